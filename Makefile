@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# p2pbuf: p2pgpu.ko (DRM exporter) + p2prdma.ko (RDMA-like importer).
+#
+#   make                 modules (for KDIR), userspace and tests
+#   make modules KDIR=…  the modules against any kernel build tree
+#   make check           every test, in QEMU, in every PCIe topology
+#                        (TOPOLOGY='switch iommu' TESTS='p2pgpu_*' to narrow)
+#   make demo            boots the VM and shares a buffer GPU -> NIC
+
+# Out-of-tree convention: the running kernel's build tree; this build
+# machine runs a kernel without modules, so fall back to the newest
+# installed Debian 6.12 headers.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.12.*-amd64))))
+
+BUILD := $(CURDIR)/build
+CC ?= gcc
+CFLAGS ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -I$(CURDIR)/uapi \
+	$(shell pkg-config --cflags libdrm 2>/dev/null)
+IGT_CFLAGS := -I$(CURDIR)/tests/igt \
+	$(if $(shell pkg-config --exists igt-gpu-tools 2>/dev/null && echo y), \
+	   -DHAVE_IGT_HEADERS $(shell pkg-config --cflags igt-gpu-tools))
+IGT_LIBS := -ligt -ldrm -lpthread
+
+IGT_SRCS := $(wildcard tests/igt/*.c)
+IGT_BINS := $(patsubst tests/igt/%.c,$(BUILD)/igt/%,$(IGT_SRCS))
+
+.PHONY: all modules userspace tests check demo bench clean deps
+
+all: modules userspace tests
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+userspace:
+
+tests: $(IGT_BINS)
+
+$(BUILD)/igt/%: tests/igt/%.c tests/igt/igt_subset.h $(wildcard uapi/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(IGT_CFLAGS) $< -o $@ $(IGT_LIBS)
+
+deps:
+	tests/vm/install-deps.sh
+
+# check installs and builds everything it needs itself (root on Debian 12).
+check: deps
+	$(MAKE) tests userspace
+	TOPOLOGY='$(TOPOLOGY)' TESTS='$(TESTS)' tests/vm/check.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-initramfs.sh OUT.cpio.gz [KERNEL_RELEASE]
+# A busybox initramfs whose /init (init.sh) mounts the host root over 9p.
+# With a Debian kernel release, the 9p/virtio modules that kernel builds as
+# modules are put in too (uncompressed, in dependency order).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(realpath -m "$1")
+mkdir -p "$(dirname "$out")"
+krel=${2:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+mkdir -p "$tmp"/{bin,sbin,proc,sys,dev,host,modules}
+cp /bin/busybox "$tmp/bin/busybox"
+for app in $("$tmp/bin/busybox" --list); do
+	[ "$app" = busybox ] || ln -sf busybox "$tmp/bin/$app"
+done
+install -m 0755 "$here/init.sh" "$tmp/init"
+
+if [ -n "$krel" ]; then
+	: >"$tmp/modules/order"
+	for mod in 9pnet_virtio 9p; do
+		modprobe -S "$krel" --show-depends "$mod"
+	done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' |
+		while read -r path; do
+			name=$(basename "$path")
+			name=${name%.xz}
+			case "$path" in
+			*.xz) xz -dc "$path" >"$tmp/modules/$name" ;;
+			*) cp "$path" "$tmp/modules/$name" ;;
+			esac
+			echo "$name" >>"$tmp/modules/order"
+		done
+fi
+
+(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+mv "$out.tmp" "$out"

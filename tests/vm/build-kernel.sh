@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds (once) the P2PDMA debug test kernel from Debian's linux-source-6.12
+# and prints its build directory. The result is cached outside the repo,
+# keyed by the source package version and this fragment, so a second run
+# costs nothing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${P2PBUF_CACHE:-/var/tmp/p2pbuf-cache}
+src_tar=/usr/src/linux-source-6.12.tar.xz
+[ -f "$src_tar" ] || { echo "build-kernel: $src_tar missing (install-deps.sh)" >&2; exit 1; }
+
+src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+key=$(printf '%s\n' "$src_ver" | cat - "$here/kernel.config" | sha256sum | cut -c1-16)
+out=$cache/kernel-$key
+if [ -f "$out/.done" ]; then
+	echo "$out/build"
+	exit 0
+fi
+
+log=$cache/kernel-$key.log
+mkdir -p "$cache"
+rm -rf "$out"
+mkdir -p "$out"
+echo "build-kernel: building test kernel $src_ver ($key), log in $log" >&2
+start=$(date +%s)
+{
+	tar -C "$out" -xf "$src_tar"
+	srcdir=$(echo "$out"/linux-source-6.12)
+	make -C "$srcdir" O="$out/build" tinyconfig
+	"$srcdir"/scripts/kconfig/merge_config.sh -m -O "$out/build" \
+		"$out/build/.config" "$here/kernel.config"
+	make -C "$srcdir" O="$out/build" olddefconfig
+} >"$log" 2>&1
+
+# A symbol Kconfig silently dropped means a wrong fragment: refuse to go on.
+bad=0
+while IFS= read -r line; do
+	case "$line" in CONFIG_*=y|CONFIG_*=m) ;; *) continue ;; esac
+	grep -qx "$line" "$out/build/.config" || { echo "build-kernel: $line not in .config" >&2; bad=1; }
+done <"$here/kernel.config"
+[ $bad = 0 ] || exit 1
+
+make -C "$out/build" -j"$(nproc)" bzImage modules >>"$log" 2>&1 ||
+	{ tail -n 40 "$log" >&2; exit 1; }
+make -C "$out/build" INSTALL_MOD_PATH="$out/mods" modules_install >>"$log" 2>&1
+echo "build-kernel: built in $(( $(date +%s) - start )) s" >&2
+touch "$out/.done"
+echo "$out/build"

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest half of `make check`: runs inside the test VM, chrooted into the
+# host's root (read-only over 9p). Loads the modules, runs the IGT binaries,
+# then asks the kernel's debuggers what they saw. Everything goes to the
+# serial console between @@P2PBUF markers that results.py reads.
+set -u
+arg() { sed -n "s/.*p2pbuf\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+repo=$(arg repo)
+topology=$(arg topology)
+kmods=$(arg kmods)
+modroot=$(arg modroot)
+tests=$(arg tests)
+selftest=$(arg selftest)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TMPDIR=/tmp
+export P2PBUF_TOPOLOGY=$topology P2PBUF_KMOD_DIR=$kmods P2PBUF_REPO=$repo
+export IGT_FORCE_DRIVER=p2pgpu
+
+echo "@@P2PBUF-BEGIN topology=$topology kernel=$(uname -r)"
+
+modprobe_dep() {
+	modprobe ${modroot:+-d "$modroot"} "$1"
+}
+
+load_module() {
+	local ko=$kmods/$1.ko dep
+	for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
+		modprobe_dep "$dep" || echo "@@P2PBUF-LOAD-FAIL $dep"
+	done
+	if insmod "$ko"; then
+		echo "@@P2PBUF-LOAD $1 ok"
+	else
+		echo "@@P2PBUF-LOAD-FAIL $1"
+	fi
+}
+
+# vgem is an in-kernel peer importer/exporter the tests compare against.
+modprobe_dep vgem || echo "@@P2PBUF-LOAD-FAIL vgem"
+load_module p2pgpu
+load_module p2prdma
+
+shopt -s nullglob
+IFS=, read -r -a globs <<<"$tests"
+for bin in "$repo"/build/igt/*; do
+	name=$(basename "$bin")
+	match=0
+	for g in "${globs[@]}"; do
+		# shellcheck disable=SC2053 # a glob on purpose
+		[[ $name == $g ]] && match=1
+	done
+	((match)) || continue
+	echo "@@P2PBUF-TEST $name"
+	(cd /tmp && timeout --kill-after=10 900 "$bin" 2>&1)
+	echo "@@P2PBUF-TEST-END $name rc=$?"
+done
+
+if [ "$selftest" = splat ]; then
+	# Proves the host-side detector fails a run on a real kernel splat.
+	insmod "$kmods/p2p_splat.ko" && echo 1 >/sys/kernel/debug/p2p_splat/warn
+fi
+
+for m in p2prdma p2pgpu; do
+	if grep -q "^$m " /proc/modules; then
+		rmmod "$m" && echo "@@P2PBUF-UNLOAD $m ok" || echo "@@P2PBUF-UNLOAD-FAIL $m"
+	fi
+done
+
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Objects must be older than kmemleak's minimum age to be reported,
+	# and a second scan drops the transient ones.
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	echo "@@P2PBUF-KMEMLEAK-BEGIN"
+	cat /sys/kernel/debug/kmemleak
+	echo "@@P2PBUF-KMEMLEAK-END"
+fi
+
+echo "@@P2PBUF-TAINT $(cat /proc/sys/kernel/tainted)"
+echo "@@P2PBUF-DMESG-BEGIN"
+dmesg
+echo "@@P2PBUF-DMESG-END"
+echo "@@P2PBUF-END"

@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the test VM's initramfs (busybox). Mounts the host's root over
+# virtio-9p read-only, gives it writable scratch space and the kernel's
+# pseudo filesystems, and runs the guest half of the harness there with the
+# host's own binaries and libraries. Powers off whatever happens.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+# Kernels that build 9p as modules (Debian's stock kernel) get them here.
+if [ -f /modules/order ]; then
+	while read -r m; do
+		insmod "/modules/$m" || echo "p2pbuf-init: insmod $m failed"
+	done </modules/order
+fi
+
+arg() { sed -n "s/.*p2pbuf\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+
+mkdir -p /host
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host; then
+	echo "@@P2PBUF-FATAL cannot mount the host root over 9p"
+	poweroff -f
+fi
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+mount -t debugfs debugfs /host/sys/kernel/debug
+mount -t tmpfs tmpfs /host/tmp
+mount -t tmpfs tmpfs /host/run
+mount -t tmpfs tmpfs /host/root
+mkdir -p /host/dev/shm /host/dev/pts
+mount -t tmpfs tmpfs /host/dev/shm
+
+repo=$(arg repo)
+chroot /host /bin/bash "$repo/tests/vm/guest-run.sh"
+echo "@@P2PBUF-POWEROFF"
+poweroff -f

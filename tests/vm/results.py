@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Reads the serial logs of the test VMs and judges them.
+
+results.py LOG...   (one log per topology, named <topology>.log)
+
+Prints IGT's per-subtest lines, any kernel splat, a per-topology table and,
+last, "N passed, N failed, N skipped" over every subtest of every topology.
+Exits 1 when anything failed. A topology whose kernel log shows a splat
+fails whatever its tests said. The `detector` topology fires a WARN on
+purpose: there, finding the splat is the pass.
+"""
+import os
+import re
+import sys
+
+# Anything a healthy kernel never prints. Matched against console + dmesg.
+SPLAT_PATTERNS = [
+    r"WARNING: CPU: \d+ PID",
+    r"\bBUG: ",
+    r"kernel BUG at",
+    r"\bOops\b",
+    r"general protection fault",
+    r"KASAN",
+    r"UBSAN",
+    r"possible circular locking dependency",
+    r"possible recursive locking",
+    r"inconsistent lock state",
+    r"suspicious RCU usage",
+    r"DEBUG_LOCKS_WARN_ON",
+    r"INFO: possible",
+    r"INFO: task .* blocked for more than",
+    r"DMA-API: ",
+    r"unreferenced object 0x",
+    r"sleeping function called from invalid context",
+    r"DMAR: \[DMA (Read|Write)",
+    r"DMAR: .*[Ff]ault",
+    r"Kernel panic",
+    r"Call Trace:",
+    r"x86/PAT: .*conflicting memory types",
+    r"refcount_t: ",
+    r"list_(add|del) corruption",
+]
+SPLAT_RE = re.compile("|".join(SPLAT_PATTERNS))
+# Taint bits that loading our unsigned out-of-tree modules sets: O and E.
+ALLOWED_TAINT = (1 << 12) | (1 << 13)
+SUBTEST_RE = re.compile(r"^Subtest (\S+): (SUCCESS|FAIL|SKIP|CRASH|TIMEOUT|NOTRUN)")
+STATUS = {"SUCCESS": "pass", "SKIP": "skip", "NOTRUN": "skip"}
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def find_splats(lines):
+    return [l for l in lines if SPLAT_RE.search(l)]
+
+
+def judge(topology, text):
+    """Returns a list of (name, verdict, detail) for one topology's log."""
+    lines = [ANSI_RE.sub("", l).rstrip("\r") for l in text.splitlines()]
+    results = []
+    current = None
+    seen_subtests = {}
+    taint = None
+    ended = False
+    for line in lines:
+        m = re.match(r"^@@P2PBUF-TEST (\S+)$", line)
+        if m:
+            current = m.group(1)
+            seen_subtests[current] = []
+            continue
+        m = re.match(r"^@@P2PBUF-TEST-END (\S+) rc=(\d+)$", line)
+        if m:
+            name, rc = m.group(1), int(m.group(2))
+            subs = seen_subtests.get(name, [])
+            if rc not in (0, 77) and not any(v == "fail" for _, v in subs):
+                results.append((f"{name}@exit", "fail", f"exit code {rc}"))
+            if rc == 77 and not subs:
+                results.append((f"{name}@all", "skip", "all subtests skipped"))
+            current = None
+            continue
+        m = SUBTEST_RE.match(line)
+        if m and current:
+            verdict = STATUS.get(m.group(2), "fail")
+            seen_subtests[current].append((m.group(1), verdict))
+            results.append((f"{current}@{m.group(1)}", verdict, line))
+            print(f"[{topology}] {current}: {line}")
+            continue
+        m = re.match(r"^@@P2PBUF-LOAD-FAIL (\S+)", line)
+        if m:
+            results.append((f"load@{m.group(1)}", "fail", "module did not load"))
+        m = re.match(r"^@@P2PBUF-UNLOAD-FAIL (\S+)", line)
+        if m:
+            results.append((f"unload@{m.group(1)}", "fail", "module did not unload"))
+        m = re.match(r"^@@P2PBUF-TAINT (\d+)", line)
+        if m:
+            taint = int(m.group(1))
+        if line == "@@P2PBUF-END":
+            ended = True
+    if current:
+        results.append((f"{current}@exit", "fail", "the VM stopped inside this test"))
+
+    splats = find_splats(lines)
+    bad_taint = taint is not None and taint & ~ALLOWED_TAINT
+    if topology == "detector":
+        ok = ended and any("p2p_splat" in l for l in lines) and splats and bad_taint
+        results.append(("detector@splat-detected", "pass" if ok else "fail",
+                        "the detector saw the deliberate WARN" if ok else
+                        "the deliberate WARN was NOT detected"))
+        return results
+    if not ended:
+        results.append(("vm@completed", "fail", "the guest never reached the end "
+                        "(panic, hang or timeout): see the log"))
+    if splats or bad_taint:
+        for l in splats[:40]:
+            print(f"[{topology}] SPLAT: {l}")
+        detail = f"{len(splats)} splat lines, taint {taint}"
+        results.append(("kernel@log-clean", "fail", detail))
+    else:
+        results.append(("kernel@log-clean", "pass" if ended else "fail", ""))
+    return results
+
+
+def main(paths):
+    table = []
+    totals = {"pass": 0, "fail": 0, "skip": 0}
+    for path in paths:
+        topology = os.path.basename(path).removesuffix(".log")
+        try:
+            with open(path, errors="replace") as f:
+                text = f.read()
+        except OSError as e:
+            text = ""
+            print(f"[{topology}] cannot read {path}: {e}")
+        results = judge(topology, text)
+        counts = {"pass": 0, "fail": 0, "skip": 0}
+        for name, verdict, detail in results:
+            counts[verdict] += 1
+            if verdict == "fail":
+                print(f"[{topology}] FAIL {name}: {detail}")
+        for k in totals:
+            totals[k] += counts[k]
+        table.append((topology, counts))
+    print()
+    print(f"{'topology':<12} {'passed':>7} {'failed':>7} {'skipped':>8}")
+    for topology, c in table:
+        print(f"{topology:<12} {c['pass']:>7} {c['fail']:>7} {c['skip']:>8}")
+    print()
+    print(f"{totals['pass']} passed, {totals['fail']} failed, {totals['skip']} skipped")
+    return 1 if totals["fail"] or not paths else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm.sh TOPOLOGY LOG
+# Boots one test VM under TCG (KVM does not work on the build machines) and
+# writes its serial console to LOG. Inputs from the environment:
+#   P2PBUF_KERNEL, P2PBUF_INITRD   kernel image and initramfs
+#   P2PBUF_REPO                    this checkout (seen at the same path in the guest)
+#   P2PBUF_KMODS                   directory of the modules built for that kernel
+#   P2PBUF_MODROOT                 modprobe -d root for in-tree modules ("" = /)
+#   P2PBUF_TESTS                   glob(s) of test binaries, comma separated
+#   P2PBUF_SELFTEST                "splat" to fire the detector's test trigger
+#   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
+#   P2PBUF_VM_TIMEOUT              seconds before the VM is killed (default 1500)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/topologies.sh"
+topo=$1
+log=$2
+topology_args "$topo"
+
+cmdline="console=ttyS0 loglevel=4 log_buf_len=4M panic=-1 oops=panic"
+cmdline+=" kmemleak=on $EXTRA_CMDLINE"
+cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo"
+cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
+cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
+
+exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu "$QEMU_CPU" -smp 2 -m 2G \
+	-kernel "$P2PBUF_KERNEL" -initrd "$P2PBUF_INITRD" -append "$cmdline" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-object memory-backend-ram,id=vram,size="${P2PBUF_VRAM_MB:-64}"M,share=on \
+	"${QEMU_DEVICES[@]}" \
+	-nic none -display none -monitor none -serial file:"$log" -no-reboot

@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# PCIe layouts of the test VM, sourced by run-vm.sh. VRAM is an ivshmem-plain
+# BAR backed by host memory; the NIC is QEMU's edu device with a real DMA
+# engine. What the kernel's P2PDMA code answers in each layout was measured:
+# see ../shared/notes/vm-facts.md.
+#
+# topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR
+# (testkernel|stock), EXTRA_CMDLINE.
+
+# Topologies `make check` runs by default, in order.
+ALL_TOPOLOGIES="switch rootports hostbridge iommu stock detector"
+
+vram_dev() { echo "ivshmem-plain,memdev=vram,bus=$1,addr=0x0"; }
+nic_dev() { echo "edu,dma_mask=0xffffffffffffffff,bus=$1,addr=0x0"; }
+
+two_root_ports() {
+	QEMU_DEVICES+=(-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+		       -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+		       -device "$(vram_dev rp1)" -device "$(nic_dev rp2)")
+}
+
+topology_args() {
+	QEMU_CPU=max
+	QEMU_DEVICES=()
+	KERNEL_FLAVOR=testkernel
+	EXTRA_CMDLINE=
+	case "$1" in
+	switch|detector)
+		# Both devices below one switch: p2p by PCI bus address.
+		QEMU_DEVICES+=(-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+			       -device x3130-upstream,id=up1,bus=rp1
+			       -device xio3130-downstream,id=dn1,bus=up1,chassis=2,slot=2,port=1
+			       -device xio3130-downstream,id=dn2,bus=up1,chassis=3,slot=3,port=2
+			       -device "$(vram_dev dn1)" -device "$(nic_dev dn2)")
+		;;
+	rootports)
+		# Separate root ports, host bridge not allow-listed: refused.
+		two_root_ports
+		;;
+	hostbridge)
+		# AMD Zen host bridges are allow-listed (cpu_supports_p2pdma()).
+		QEMU_CPU=EPYC
+		two_root_ports
+		;;
+	iommu)
+		# Through the host bridge by IOVA; a raw bus address DMAR-faults.
+		QEMU_CPU=EPYC
+		QEMU_DEVICES+=(-device intel-iommu,intremap=off)
+		two_root_ports
+		EXTRA_CMDLINE="intel_iommu=on iommu.strict=1"
+		;;
+	stock)
+		# Debian's own kernel: no CONFIG_PCI_P2PDMA, no DMABUF_MOVE_NOTIFY.
+		KERNEL_FLAVOR=stock
+		two_root_ports
+		;;
+	*)
+		echo "unknown topology '$1' (known: $ALL_TOPOLOGIES)" >&2
+		return 1
+		;;
+	esac
+}

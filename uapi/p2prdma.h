@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * p2prdma: an RDMA-NIC-like device that registers memory regions from
+ * dma-buf file descriptors (the semantics of rdma-core's ibv_reg_dmabuf_mr)
+ * and from user memory, and moves data between them with its DMA engine.
+ *
+ * One character device per NIC: /dev/p2prdma<N>. Regions belong to the open
+ * file that registered them; closing it deregisters them.
+ */
+#ifndef _UAPI_P2PRDMA_H_
+#define _UAPI_P2PRDMA_H_
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* access bits, as IBV_ACCESS_* */
+#define P2PRDMA_ACCESS_LOCAL_WRITE	(1u << 0)
+#define P2PRDMA_ACCESS_REMOTE_WRITE	(1u << 1)
+#define P2PRDMA_ACCESS_REMOTE_READ	(1u << 2)
+#define P2PRDMA_ACCESS_ALL		(P2PRDMA_ACCESS_LOCAL_WRITE | \
+					 P2PRDMA_ACCESS_REMOTE_WRITE | \
+					 P2PRDMA_ACCESS_REMOTE_READ)
+
+/* registration flags */
+#define P2PRDMA_REG_PINNED	(1u << 0)	/* pin the dma-buf, no move_notify */
+
+/**
+ * struct p2prdma_reg_dmabuf_mr - register a memory region from a dma-buf
+ * @fd: [in] dma-buf file descriptor; may be closed after registration.
+ * @access: [in] P2PRDMA_ACCESS_* bits.
+ * @offset: [in] start within the dma-buf.
+ * @length: [in] bytes, non-zero; offset + length <= dma-buf size.
+ * @iova: [in] the address the region is known by; must have the same
+ * offset within a page as @offset.
+ * @flags: [in] P2PRDMA_REG_* bits.
+ * @handle: [out] the region's key, non-zero.
+ *
+ * The attachment is dynamic and peer-to-peer capable; it is mapped on first
+ * use. With %P2PRDMA_REG_PINNED, or when the exporter is not dynamic, the
+ * buffer is pinned and mapped at registration.
+ *
+ * Errors: -EBADF @fd is not an open file; -EINVAL @fd is not a dma-buf,
+ * zero length, unknown access bits or flags, iova page offset mismatch;
+ * -EOVERFLOW offset + length or iova + length overflows; -ERANGE beyond the
+ * dma-buf; -EOPNOTSUPP pinning refused by the exporter; -ENOMEM.
+ */
+struct p2prdma_reg_dmabuf_mr {
+	__s32 fd;
+	__u32 access;
+	__u64 offset;
+	__u64 length;
+	__u64 iova;
+	__u32 flags;
+	__u32 handle;
+};
+
+/**
+ * struct p2prdma_reg_user_mr - register (and pin) plain user memory
+ * @addr: [in] user virtual address, any alignment.
+ * @length: [in] bytes, non-zero.
+ * @access: [in] P2PRDMA_ACCESS_* bits.
+ * @handle: [out] the region's key, non-zero.
+ *
+ * Errors: -EINVAL zero length or unknown access bits; -EOVERFLOW
+ * addr + length overflows; -EFAULT unmapped memory; -ENOMEM.
+ */
+struct p2prdma_reg_user_mr {
+	__u64 addr;
+	__u64 length;
+	__u32 access;
+	__u32 handle;
+};
+
+/**
+ * struct p2prdma_dereg_mr - deregister a region
+ * @handle: [in] key from registration.
+ * @pad: must be zero.
+ *
+ * Errors: -ENOENT no such region on this file (never registered, already
+ * deregistered, or another file's); -EINVAL pad.
+ */
+struct p2prdma_dereg_mr {
+	__u32 handle;
+	__u32 pad;
+};
+
+/* values of p2prdma_query_mr.backing */
+#define P2PRDMA_BACKING_UNMAPPED	0	/* not mapped now */
+#define P2PRDMA_BACKING_PEER		1	/* peer device memory (PCI BAR) */
+#define P2PRDMA_BACKING_SYSTEM		2	/* system memory */
+
+/* bits of p2prdma_query_mr.flags */
+#define P2PRDMA_MR_DMABUF	(1u << 0)
+#define P2PRDMA_MR_PINNED	(1u << 1)
+#define P2PRDMA_MR_INVALIDATED	(1u << 2)	/* move_notify seen, not re-mapped */
+#define P2PRDMA_MR_BUS_ADDR	(1u << 3)	/* PCI bus addresses, no IOMMU */
+
+/**
+ * struct p2prdma_query_mr - state of a region
+ * @handle: [in] key.
+ * @flags: [out] P2PRDMA_MR_* bits.
+ * @length: [out] bytes.
+ * @iova: [out] as registered.
+ * @backing: [out] P2PRDMA_BACKING_*.
+ * @num_segments: [out] contiguous DMA segments of the current mapping.
+ * @map_count: [out] times the region was mapped (first map included).
+ * @invalidate_count: [out] move_notify calls received.
+ * @pad: must be zero.
+ *
+ * Errors: -ENOENT no such region; -EINVAL pad.
+ */
+struct p2prdma_query_mr {
+	__u32 handle;
+	__u32 flags;
+	__u64 length;
+	__u64 iova;
+	__u32 backing;
+	__u32 num_segments;
+	__u32 map_count;
+	__u32 invalidate_count;
+	__u32 pad;
+	__u32 pad2;
+};
+
+/**
+ * struct p2prdma_transfer - copy bytes from one region to another by DMA
+ * @dst_handle: [in] destination region key.
+ * @src_handle: [in] source region key.
+ * @dst_offset: [in] offset in the destination region.
+ * @src_offset: [in] offset in the source region.
+ * @length: [in] bytes, non-zero.
+ * @timeout_ms: [in] bound on the whole transfer, 0 = driver default.
+ * @flags: [in] must be zero.
+ * @bytes_via_system: [out] bytes whose dma-buf side was mapped from system
+ * memory (staging) rather than peer-to-peer.
+ *
+ * The device copies through its internal 4 KiB buffer, chunk by chunk.
+ * Each chunk is done with the dma-buf's reservation lock held, so the
+ * exporter cannot move the buffer under an in-flight DMA. A region
+ * invalidated by move_notify (before or during a transfer) is re-mapped
+ * before its next chunk; the transfer goes on in the new location.
+ *
+ * Errors: -ENOENT unknown handle; -EINVAL zero length, flags, or the
+ * destination lacks write access; -EOVERFLOW offset + length overflows;
+ * -ERANGE past a region's end; -ETIMEDOUT the device did not finish in
+ * time; -ENODEV the exporter revoked the buffer; -EINTR a signal arrived
+ * (the transfer may be partly done).
+ */
+struct p2prdma_transfer {
+	__u32 dst_handle;
+	__u32 src_handle;
+	__u64 dst_offset;
+	__u64 src_offset;
+	__u64 length;
+	__u32 timeout_ms;
+	__u32 flags;
+	__u64 bytes_via_system;
+};
+
+/**
+ * struct p2prdma_device_info - the NIC
+ * @pci_domain: [out] PCI domain.
+ * @pci_bus: [out] PCI bus.
+ * @pci_devfn: [out] PCI devfn.
+ * @dma_mask_bits: [out] width of the device's DMA mask.
+ * @live_regions: [out] regions currently registered on this device (all
+ * files), for leak checks.
+ * @pad: must be zero.
+ */
+struct p2prdma_device_info {
+	__u32 pci_domain;
+	__u32 pci_bus;
+	__u32 pci_devfn;
+	__u32 dma_mask_bits;
+	__u32 live_regions;
+	__u32 pad;
+};
+
+#define P2PRDMA_IOCTL_BASE	'R'
+#define P2PRDMA_IOCTL_REG_DMABUF_MR \
+	_IOWR(P2PRDMA_IOCTL_BASE, 0x00, struct p2prdma_reg_dmabuf_mr)
+#define P2PRDMA_IOCTL_REG_USER_MR \
+	_IOWR(P2PRDMA_IOCTL_BASE, 0x01, struct p2prdma_reg_user_mr)
+#define P2PRDMA_IOCTL_DEREG_MR \
+	_IOW(P2PRDMA_IOCTL_BASE, 0x02, struct p2prdma_dereg_mr)
+#define P2PRDMA_IOCTL_QUERY_MR \
+	_IOWR(P2PRDMA_IOCTL_BASE, 0x03, struct p2prdma_query_mr)
+#define P2PRDMA_IOCTL_TRANSFER \
+	_IOWR(P2PRDMA_IOCTL_BASE, 0x04, struct p2prdma_transfer)
+#define P2PRDMA_IOCTL_DEVICE_INFO \
+	_IOR(P2PRDMA_IOCTL_BASE, 0x05, struct p2prdma_device_info)
+
+#endif /* _UAPI_P2PRDMA_H_ */
