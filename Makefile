@@ -15,6 +15,9 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.12.*-amd64))))
 
 BUILD := $(CURDIR)/build
+VERSION := 0.1
+PREFIX ?= /usr/local
+DKMS_SRC := $(DESTDIR)/usr/src/p2pbuf-$(VERSION)
 CC ?= gcc
 CFLAGS ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -I$(CURDIR)/uapi \
@@ -27,7 +30,8 @@ IGT_LIBS := -ligt -ldrm -lpthread
 IGT_SRCS := $(wildcard tests/igt/*.c)
 IGT_BINS := $(patsubst tests/igt/%.c,$(BUILD)/igt/%,$(IGT_SRCS))
 
-.PHONY: all modules userspace tests check demo bench clean deps
+.PHONY: all modules userspace tests check demo bench clean deps install \
+	install-modules install-headers install-userspace dkms dkms-source
 
 all: modules userspace tests
 
@@ -35,6 +39,7 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 userspace:
+	$(if $(wildcard userspace/Makefile),$(MAKE) -C userspace BUILD=$(BUILD))
 
 tests: $(IGT_BINS)
 
@@ -49,6 +54,32 @@ deps:
 check: deps
 	$(MAKE) tests userspace
 	TOPOLOGY='$(TOPOLOGY)' TESTS='$(TESTS)' tests/vm/check.sh
+
+demo: deps
+	$(MAKE) userspace tests
+	tests/vm/demo.sh
+
+install: install-modules install-headers install-userspace
+
+install-modules: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+install-headers:
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/include/p2pbuf uapi/p2pgpu_drm.h uapi/p2prdma.h
+
+install-userspace: userspace
+	$(if $(wildcard userspace/Makefile),$(MAKE) -C userspace BUILD=$(BUILD) PREFIX=$(PREFIX) install)
+
+# The sources DKMS builds from: the modules' files only.
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild Makefile LICENSE exporter importer uapi $(DKMS_SRC)/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+
+dkms: dkms-source
+	dkms add -m p2pbuf -v $(VERSION)
+	dkms install -m p2pbuf -v $(VERSION)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -19,8 +19,16 @@ if [ -f "$out/.done" ]; then
 	exit 0
 fi
 
-log=$cache/kernel-$key.log
+# Concurrent callers (parallel make check runs) wait for one build.
 mkdir -p "$cache"
+exec 9>"$cache/kernel-$key.lock"
+flock 9
+if [ -f "$out/.done" ]; then
+	echo "$out/build"
+	exit 0
+fi
+
+log=$cache/kernel-$key.log
 rm -rf "$out"
 mkdir -p "$out"
 echo "build-kernel: building test kernel $src_ver ($key), log in $log" >&2

@@ -13,6 +13,7 @@ kmods=$(arg kmods)
 modroot=$(arg modroot)
 tests=$(arg tests)
 selftest=$(arg selftest)
+mode=$(arg mode)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp
 export P2PBUF_TOPOLOGY=$topology P2PBUF_KMOD_DIR=$kmods P2PBUF_REPO=$repo
@@ -41,20 +42,34 @@ modprobe_dep vgem || echo "@@P2PBUF-LOAD-FAIL vgem"
 load_module p2pgpu
 load_module p2prdma
 
-shopt -s nullglob
-IFS=, read -r -a globs <<<"$tests"
-for bin in "$repo"/build/igt/*; do
-	name=$(basename "$bin")
-	match=0
-	for g in "${globs[@]}"; do
-		# shellcheck disable=SC2053 # a glob on purpose
-		[[ $name == $g ]] && match=1
+run_tests() {
+	local bin name match g globs
+	shopt -s nullglob
+	IFS=, read -r -a globs <<<"$tests"
+	for bin in "$repo"/build/igt/*; do
+		name=$(basename "$bin")
+		match=0
+		for g in "${globs[@]}"; do
+			# shellcheck disable=SC2053 # a glob on purpose
+			[[ $name == $g ]] && match=1
+		done
+		((match)) || continue
+		echo "@@P2PBUF-TEST $name"
+		(cd /tmp && timeout --kill-after=10 900 "$bin" 2>&1)
+		echo "@@P2PBUF-TEST-END $name rc=$?"
 	done
-	((match)) || continue
-	echo "@@P2PBUF-TEST $name"
-	(cd /tmp && timeout --kill-after=10 900 "$bin" 2>&1)
-	echo "@@P2PBUF-TEST-END $name rc=$?"
-done
+}
+
+case "$mode" in
+demo | bench)
+	echo "@@P2PBUF-${mode^^}-BEGIN"
+	bash "$repo/tests/vm/guest-$mode.sh"
+	echo "@@P2PBUF-${mode^^}-END rc=$?"
+	;;
+*)
+	run_tests
+	;;
+esac
 
 if [ "$selftest" = splat ]; then
 	# Proves the host-side detector fails a run on a real kernel splat.
@@ -67,7 +82,7 @@ for m in p2prdma p2pgpu; do
 	fi
 done
 
-if [ -w /sys/kernel/debug/kmemleak ]; then
+if [ "$mode" = test ] && [ -w /sys/kernel/debug/kmemleak ]; then
 	# Objects must be older than kmemleak's minimum age to be reported,
 	# and a second scan drops the transient ones.
 	sleep 6
@@ -81,6 +96,6 @@ fi
 
 echo "@@P2PBUF-TAINT $(cat /proc/sys/kernel/tainted)"
 echo "@@P2PBUF-DMESG-BEGIN"
-dmesg
+dmesg --color=never
 echo "@@P2PBUF-DMESG-END"
 echo "@@P2PBUF-END"

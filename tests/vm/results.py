@@ -53,9 +53,27 @@ def find_splats(lines):
     return [l for l in lines if SPLAT_RE.search(l)]
 
 
+def judge_static(lines):
+    """static-checks.sh output: one verdict line per check, findings above."""
+    results = []
+    findings = [l for l in lines if not l.startswith("@@P2PBUF-STATIC")]
+    for line in lines:
+        m = re.match(r"^@@P2PBUF-STATIC (\S+) (pass|fail|skip) ?(.*)$", line)
+        if m:
+            results.append((f"static@{m.group(1)}", m.group(2), m.group(3)))
+    if any(v == "fail" for _, v, _ in results):
+        for l in findings[:60]:
+            print(f"[static] {l}")
+    if not results:
+        results.append(("static@ran", "fail", "static-checks.sh wrote no verdict"))
+    return results
+
+
 def judge(topology, text):
     """Returns a list of (name, verdict, detail) for one topology's log."""
     lines = [ANSI_RE.sub("", l).rstrip("\r") for l in text.splitlines()]
+    if topology == "static":
+        return judge_static(lines)
     results = []
     current = None
     seen_subtests = {}

@@ -10,6 +10,7 @@
 #   P2PBUF_MODROOT                 modprobe -d root for in-tree modules ("" = /)
 #   P2PBUF_TESTS                   glob(s) of test binaries, comma separated
 #   P2PBUF_SELFTEST                "splat" to fire the detector's test trigger
+#   P2PBUF_MODE                    test (default), demo or bench
 #   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
 #   P2PBUF_VM_TIMEOUT              seconds before the VM is killed (default 1500)
 set -euo pipefail
@@ -24,6 +25,7 @@ cmdline+=" kmemleak=on $EXTRA_CMDLINE"
 cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo"
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
+cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test}"
 
 exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu "$QEMU_CPU" -smp 2 -m 2G \

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared by check.sh, demo.sh and bench.sh: build what a topology's VM needs
+# and boot it. Source after setting $here (this directory).
+repo=$(cd "$here/../.." && pwd)
+build=$repo/build
+. "$here/topologies.sh"
+mkdir -p "$build/vm"
+
+# Modules for one kernel, built in a copy of the sources so two kernels'
+# objects never mix. Any compiler warning (W=1) fails the build.
+build_modules() {
+	local flavor=$1 kdir=$2 dir=$build/kmod-$1
+	mkdir -p "$dir"
+	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		"$repo/Kbuild" "$repo/exporter" "$repo/importer" "$repo/uapi" \
+		"$repo/tests" "$dir/src/"
+	rm -f "$dir"/*.ko
+	if ! make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
+		>"$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2
+		return 1
+	fi
+	find "$dir/src" -name '*.ko' -exec cp {} "$dir/" \;
+	if grep -E 'warning:|error:' "$dir/build.log" >&2; then
+		echo "p2pbuf: the modules for $flavor build with warnings" >&2
+		return 1
+	fi
+}
+
+stock_release() {
+	local img
+	img=$(ls /boot/vmlinuz-6.12.*+deb12-amd64 | sort -V | tail -n 1)
+	echo "${img#/boot/vmlinuz-}"
+}
+
+# prepare_flavor testkernel|stock: kernel, modules and initramfs, cached.
+prepare_flavor() {
+	case "$1" in
+	testkernel)
+		kbuild=$("$here/build-kernel.sh")
+		build_modules testkernel "$kbuild"
+		"$here/build-initramfs.sh" "$build/vm/initramfs-testkernel.gz"
+		;;
+	stock)
+		stock_rel=$(stock_release)
+		build_modules stock "/usr/src/linux-headers-$stock_rel"
+		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel"
+		;;
+	esac
+}
+
+# boot_topology TOPOLOGY LOG: P2PBUF_TESTS/P2PBUF_SELFTEST/P2PBUF_MODE as set.
+boot_topology() {
+	local t=$1 log=$2
+	topology_args "$t"
+	if [ "$KERNEL_FLAVOR" = stock ]; then
+		export P2PBUF_KERNEL=/boot/vmlinuz-$stock_rel
+		export P2PBUF_MODROOT=
+	else
+		export P2PBUF_KERNEL=$kbuild/arch/x86/boot/bzImage
+		P2PBUF_MODROOT=$(dirname "$kbuild")/mods
+		export P2PBUF_MODROOT
+	fi
+	export P2PBUF_INITRD=$build/vm/initramfs-$KERNEL_FLAVOR.gz
+	export P2PBUF_REPO=$repo P2PBUF_KMODS=$build/kmod-$KERNEL_FLAVOR
+	rm -f "$log"
+	"$here/run-vm.sh" "$t" "$log" || echo "p2pbuf: the $t VM exited with $?" >&2
+}
