@@ -24,17 +24,23 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host
 	echo "@@P2PBUF-FATAL cannot mount the host root over 9p"
 	poweroff -f
 fi
+repo=$(arg repo)
+# A writable /tmp for the guest hides the host's: keep the checkout (CI may
+# clone it under /tmp) visible by binding it back on top.
+mkdir -p /repo
+mount --bind "/host$repo" /repo
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
 mount -t debugfs debugfs /host/sys/kernel/debug
 mount -t tmpfs tmpfs /host/tmp
+mkdir -p "/host$repo" 2>/dev/null
+mount --bind /repo "/host$repo"
 mount -t tmpfs tmpfs /host/run
 mount -t tmpfs tmpfs /host/root
 mkdir -p /host/dev/shm /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
 
-repo=$(arg repo)
 chroot /host /bin/bash "$repo/tests/vm/guest-run.sh"
 echo "@@P2PBUF-POWEROFF"
 poweroff -f
