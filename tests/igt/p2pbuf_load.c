@@ -48,7 +48,7 @@ static void unload_module(const char *name)
 	igt_assert(!module_loaded(name));
 }
 
-/* The PCI device a driver is bound to, by vendor:device, or NULL. */
+/* Whether @driver is bound to a PCI device with this vendor and device ID. */
 static bool driver_bound(const char *driver, const char *vendor,
 			 const char *device)
 {

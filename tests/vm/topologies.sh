@@ -12,7 +12,7 @@
 # "static" is no VM: sparse and checkpatch on the drivers.
 ALL_TOPOLOGIES="static switch rootports hostbridge iommu stock detector"
 
-vram_dev() { echo "ivshmem-plain,memdev=vram,bus=$1,addr=0x0"; }
+vram_dev() { echo "ivshmem-plain,memdev=${2:-vram},bus=$1,addr=0x0"; }
 nic_dev() { echo "edu,dma_mask=0xffffffffffffffff,bus=$1,addr=0x0"; }
 
 two_root_ports() {
@@ -52,6 +52,19 @@ topology_args() {
 		QEMU_DEVICES+=(-device intel-iommu,intremap=off)
 		two_root_ports
 		EXTRA_CMDLINE="intel_iommu=on iommu.strict=1"
+		;;
+	multi)
+		# Two GPUs and two NICs: one pair behind a switch, the other pair
+		# on root ports of their own, so decisions differ per pair.
+		QEMU_DEVICES+=(-object memory-backend-ram,id=vram2,size="${P2PBUF_VRAM_MB:-64}"M,share=on
+			       -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+			       -device x3130-upstream,id=up1,bus=rp1
+			       -device xio3130-downstream,id=dn1,bus=up1,chassis=2,slot=2,port=1
+			       -device xio3130-downstream,id=dn2,bus=up1,chassis=3,slot=3,port=2
+			       -device "$(vram_dev dn1)" -device "$(nic_dev dn2)"
+			       -device pcie-root-port,id=rp3,bus=pcie.0,chassis=4,slot=4
+			       -device pcie-root-port,id=rp4,bus=pcie.0,chassis=5,slot=5
+			       -device "$(vram_dev rp3 vram2)" -device "$(nic_dev rp4)")
 		;;
 	stock)
 		# Debian's own kernel: no CONFIG_PCI_P2PDMA, no DMABUF_MOVE_NOTIFY.
