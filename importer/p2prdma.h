@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * p2prdma: internal definitions shared by the importer's source files.
+ */
+#ifndef _P2PRDMA_H_
+#define _P2PRDMA_H_
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
+#include <linux/xarray.h>
+
+/* the uapi header has the same name: include it by its path */
+#include "../uapi/p2prdma.h"
+
+#define P2PRDMA_DEFAULT_TIMEOUT_MS	10000u
+
+/**
+ * struct p2prdma_dev - one bound edu function (the "NIC")
+ * @pdev: the PCI function; every DMA mapping is made for &pdev->dev.
+ * @mmio: BAR0.
+ * @misc: the character device /dev/p2prdma<N>.
+ * @name: its name.
+ * @id: N.
+ * @ref: held by the driver binding and by every open file.
+ * @lock: protects @files and @dead.
+ * @files: open files, so that remove can tear their regions down.
+ * @dead: the function was unbound; files only answer -ENODEV.
+ * @engine_lock: one user of the DMA engine (and its 4 KiB buffer) at a time.
+ * @dma_done: signalled by the DMA completion interrupt.
+ * @engine_wedged: a DMA never finished; the engine is not used again.
+ * @live_regions: regions registered on this device, all files.
+ */
+struct p2prdma_dev {
+	struct pci_dev *pdev;
+	void __iomem *mmio;
+	struct miscdevice misc;
+	char name[24];
+	int id;
+	struct kref ref;
+	/* protects @files and @dead */
+	struct mutex lock;
+	struct list_head files;
+	bool dead;
+	/* one engine user at a time */
+	struct mutex engine_lock;
+	struct completion dma_done;
+	bool engine_wedged;
+	atomic_t live_regions;
+};
+
+/**
+ * struct p2prdma_file - one open file of /dev/p2prdma<N>
+ * @pdev: the device.
+ * @link: in &p2prdma_dev.files.
+ * @lock: protects @regions, the regions' lifetime and @dead.
+ * @regions: handle -> struct p2prdma_mr.
+ * @dead: the device was removed; regions are gone.
+ */
+struct p2prdma_file {
+	struct p2prdma_dev *pdev;
+	struct list_head link;
+	/* protects @regions, the regions' lifetime and @dead */
+	struct mutex lock;
+	struct xarray regions;
+	bool dead;
+};
+
+/**
+ * struct p2prdma_mr - a registered memory region
+ * @pdev: the device.
+ * @handle: key in the file's xarray.
+ * @access: P2PRDMA_ACCESS_* bits.
+ * @length: bytes.
+ * @iova: as registered.
+ * @offset: start in the dma-buf (dma-buf regions) or user address.
+ * @pgoff: offset of the region's first byte within its first page.
+ * @npages: PAGE_SIZE pages spanned by the region.
+ * @pages: DMA address of the start of each page (page-granular table).
+ * @is_dmabuf: region of a dma-buf.
+ * @pinned: dma-buf pinned at registration; move_notify must not come.
+ * @mapped: @pages is valid.
+ * @invalidated: move_notify seen and not re-mapped since.
+ * @bus_addr: the mapping holds PCI bus addresses.
+ * @backing: P2PRDMA_BACKING_* of the current mapping.
+ * @num_segments: contiguous DMA segments of the current mapping.
+ * @map_count: mappings made so far.
+ * @invalidate_count: move_notify calls received.
+ * @dmabuf: the dma-buf (a reference is held).
+ * @attach: our attachment to it.
+ * @sgt: the exporter's mapping while @mapped.
+ * @upages: pinned user pages.
+ * @usgt: their scatter table, DMA-mapped.
+ *
+ * Mapping state of dma-buf regions is protected by the dma-buf's
+ * reservation lock (move_notify runs under it); the rest by the file lock.
+ */
+struct p2prdma_mr {
+	struct p2prdma_dev *pdev;
+	u32 handle;
+	u32 access;
+	u64 length;
+	u64 iova;
+	u64 offset;
+	unsigned int pgoff;
+	unsigned long npages;
+	dma_addr_t *pages;
+	bool is_dmabuf;
+	bool pinned;
+	bool mapped;
+	bool invalidated;
+	bool bus_addr;
+	u32 backing;
+	u32 num_segments;
+	u32 map_count;
+	u32 invalidate_count;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	struct page **upages;
+	struct sg_table usgt;
+};
+
+static inline struct device *p2prdma_dma_dev(struct p2prdma_dev *pdev)
+{
+	return &pdev->pdev->dev;
+}
+
+/* p2prdma_mr.c */
+struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_dev *pdev, u64 start,
+				    u64 length);
+void p2prdma_mr_free(struct p2prdma_mr *mr);
+int p2prdma_mr_fill_table(struct p2prdma_mr *mr, struct sg_table *sgt,
+			  u64 stream_start);
+int p2prdma_reg_user(struct p2prdma_dev *pdev,
+		     struct p2prdma_reg_user_mr *args, struct p2prdma_mr **out);
+void p2prdma_mr_destroy(struct p2prdma_mr *mr);
+dma_addr_t p2prdma_mr_dma_addr(struct p2prdma_mr *mr, u64 off);
+
+/* p2prdma_dmabuf.c */
+int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
+		       struct p2prdma_reg_dmabuf_mr *args,
+		       struct p2prdma_mr **out);
+int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr);
+void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr);
+
+/* p2prdma_engine.c */
+int p2prdma_engine_init(struct p2prdma_dev *pdev);
+void p2prdma_engine_fini(struct p2prdma_dev *pdev);
+int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
+		     struct p2prdma_mr *src, struct p2prdma_transfer *args);
+
+#endif /* _P2PRDMA_H_ */

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2prdma: regions of dma-bufs, modelled on ib_umem_dmabuf. The default is
+ * a dynamic, peer-to-peer capable attachment mapped lazily under the
+ * reservation lock and invalidated by move_notify; pinned mode pins at
+ * registration like ib_umem_dmabuf_get_pinned().
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/jiffies.h>
+#include <linux/overflow.h>
+
+#include "p2prdma.h"
+
+/* the exporter may still be moving the content when it hands us a mapping */
+#define P2PRDMA_FENCE_TIMEOUT_MS	5000
+
+static void p2prdma_dmabuf_unmap(struct p2prdma_mr *mr)
+{
+	dma_resv_assert_held(mr->dmabuf->resv);
+
+	if (!mr->sgt)
+		return;
+	dma_buf_unmap_attachment(mr->attach, mr->sgt, DMA_BIDIRECTIONAL);
+	mr->sgt = NULL;
+	mr->mapped = false;
+	mr->backing = P2PRDMA_BACKING_UNMAPPED;
+	mr->num_segments = 0;
+	mr->bus_addr = false;
+}
+
+/**
+ * p2prdma_move_notify() - the exporter is about to move the buffer
+ * @attach: our attachment; importer_priv is the region.
+ *
+ * Called with the reservation lock held. Drops the mapping; the next
+ * transfer chunk re-maps. No DMA of ours can be in flight into the old
+ * location: every transfer chunk holds this same reservation lock from
+ * before it looks up the address until its DMA has completed, so the
+ * exporter cannot get here in between.
+ */
+static void p2prdma_move_notify(struct dma_buf_attachment *attach)
+{
+	struct p2prdma_mr *mr = attach->importer_priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	mr->invalidate_count++;
+	/* nothing to invalidate before the first use */
+	if (!mr->map_count)
+		return;
+	p2prdma_dmabuf_unmap(mr);
+	mr->invalidated = true;
+}
+
+/**
+ * p2prdma_pinned_move_notify() - must never be called for a pinned buffer
+ * @attach: our attachment.
+ *
+ * A pinned buffer cannot move; an exporter that still moves it is broken.
+ * The mapping is kept (as ib_umem does) and the event counted.
+ */
+static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
+{
+	struct p2prdma_mr *mr = attach->importer_priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	mr->invalidate_count++;
+	dev_warn_once(p2prdma_dma_dev(mr->pdev),
+		      "move_notify on a pinned dma-buf\n");
+}
+
+static const struct dma_buf_attach_ops p2prdma_dynamic_ops = {
+	.allow_peer2peer = true,
+	.move_notify = p2prdma_move_notify,
+};
+
+static const struct dma_buf_attach_ops p2prdma_pinned_ops = {
+	.allow_peer2peer = true,
+	.move_notify = p2prdma_pinned_move_notify,
+};
+
+/*
+ * Map the attachment and build the translation table for the registered
+ * sub-range. Reservation lock held.
+ */
+static int p2prdma_dmabuf_map(struct p2prdma_mr *mr)
+{
+	struct sg_table *sgt;
+	int ret;
+
+	dma_resv_assert_held(mr->dmabuf->resv);
+
+	sgt = dma_buf_map_attachment(mr->attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
+
+	ret = p2prdma_mr_fill_table(mr, sgt, ALIGN_DOWN(mr->offset, PAGE_SIZE));
+	if (ret) {
+		dma_buf_unmap_attachment(mr->attach, sgt, DMA_BIDIRECTIONAL);
+		return ret;
+	}
+	mr->sgt = sgt;
+	mr->mapped = true;
+	mr->invalidated = false;
+	mr->map_count++;
+	/*
+	 * Backing rule: an exporter that can place the buffer in device
+	 * memory is dynamic and honours attach->peer2peer; when it cannot
+	 * reach us peer-to-peer it stages the buffer in system memory and
+	 * clears attach->peer2peer (as amdgpu and xe do). So the mapping is
+	 * of peer memory iff the exporter is dynamic and the flag survived
+	 * the map. Non-dynamic exporters (udmabuf, heaps, shmem GEM) never
+	 * look at the flag and only have system memory.
+	 */
+	if (dma_buf_is_dynamic(mr->dmabuf) && mr->attach->peer2peer)
+		mr->backing = P2PRDMA_BACKING_PEER;
+	else
+		mr->backing = P2PRDMA_BACKING_SYSTEM;
+	return 0;
+}
+
+static int p2prdma_dmabuf_wait(struct p2prdma_mr *mr)
+{
+	long ret;
+
+	ret = dma_resv_wait_timeout(mr->dmabuf->resv, DMA_RESV_USAGE_KERNEL,
+				    false,
+				    msecs_to_jiffies(P2PRDMA_FENCE_TIMEOUT_MS));
+	if (ret < 0)
+		return ret;
+	return ret ? 0 : -ETIMEDOUT;
+}
+
+/**
+ * p2prdma_dmabuf_ensure_mapped() - map a dma-buf region if needed
+ * @mr: the region; its reservation lock must be held.
+ *
+ * Return: 0 when @mr->pages is valid and the content settled.
+ */
+int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr)
+{
+	int ret;
+
+	dma_resv_assert_held(mr->dmabuf->resv);
+
+	if (!mr->sgt) {
+		ret = p2prdma_dmabuf_map(mr);
+		if (ret)
+			return ret;
+	}
+	return p2prdma_dmabuf_wait(mr);
+}
+
+/* tell a closed descriptor (-EBADF) from one that is not a dma-buf */
+static struct dma_buf *p2prdma_dmabuf_get(int fd)
+{
+	struct file *file;
+	struct dma_buf *dmabuf;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	dmabuf = dma_buf_get(fd);
+	fput(file);
+	if (IS_ERR(dmabuf))
+		return ERR_PTR(-EINVAL);
+	return dmabuf;
+}
+
+static int p2prdma_dmabuf_pin_map(struct p2prdma_mr *mr)
+{
+	int ret;
+
+	dma_resv_lock(mr->dmabuf->resv, NULL);
+	ret = dma_buf_pin(mr->attach);
+	if (ret) {
+		/* the uapi reports any refusal other than memory as such */
+		if (ret != -ENOMEM)
+			ret = -EOPNOTSUPP;
+		goto unlock_resv;
+	}
+	ret = p2prdma_dmabuf_map(mr);
+	if (ret)
+		goto unpin_buf;
+	ret = p2prdma_dmabuf_wait(mr);
+	if (ret)
+		goto unmap_buf;
+	dma_resv_unlock(mr->dmabuf->resv);
+	return 0;
+
+unmap_buf:
+	p2prdma_dmabuf_unmap(mr);
+unpin_buf:
+	dma_buf_unpin(mr->attach);
+unlock_resv:
+	dma_resv_unlock(mr->dmabuf->resv);
+	return ret;
+}
+
+/**
+ * p2prdma_reg_dmabuf() - register a region of a dma-buf
+ * @pdev: the device.
+ * @args: flags, access and length checked by the caller.
+ * @out: the region on success.
+ *
+ * Return: 0 or the errno documented in the uapi header.
+ */
+int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
+		       struct p2prdma_reg_dmabuf_mr *args,
+		       struct p2prdma_mr **out)
+{
+	const struct dma_buf_attach_ops *ops = &p2prdma_dynamic_ops;
+	struct dma_buf *dmabuf;
+	struct p2prdma_mr *mr;
+	u64 end;
+	int ret;
+
+	dmabuf = p2prdma_dmabuf_get(args->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	/* overflow is checked by the caller; the range only here */
+	end = args->offset + args->length;
+	if (end > dmabuf->size) {
+		ret = -ERANGE;
+		goto put_dmabuf;
+	}
+
+	mr = p2prdma_mr_alloc(pdev, args->offset, args->length);
+	if (!mr) {
+		ret = -ENOMEM;
+		goto put_dmabuf;
+	}
+	mr->is_dmabuf = true;
+	mr->access = args->access;
+	mr->iova = args->iova;
+	mr->dmabuf = dmabuf;
+	mr->backing = P2PRDMA_BACKING_UNMAPPED;
+	/* a non-dynamic exporter cannot move: treat it as pinned */
+	mr->pinned = (args->flags & P2PRDMA_REG_PINNED) ||
+		     !dma_buf_is_dynamic(dmabuf);
+	if (mr->pinned)
+		ops = &p2prdma_pinned_ops;
+
+	mr->attach = dma_buf_dynamic_attach(dmabuf, p2prdma_dma_dev(pdev), ops,
+					    mr);
+	if (IS_ERR(mr->attach)) {
+		ret = PTR_ERR(mr->attach);
+		goto free_mr;
+	}
+
+	if (mr->pinned) {
+		ret = p2prdma_dmabuf_pin_map(mr);
+		if (ret)
+			goto detach_buf;
+	}
+
+	*out = mr;
+	return 0;
+
+detach_buf:
+	dma_buf_detach(dmabuf, mr->attach);
+free_mr:
+	p2prdma_mr_free(mr);
+put_dmabuf:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+/**
+ * p2prdma_dmabuf_destroy() - unmap, unpin and detach a dma-buf region
+ * @mr: the region; nothing can use it any more.
+ */
+void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr)
+{
+	struct dma_buf *dmabuf = mr->dmabuf;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	p2prdma_dmabuf_unmap(mr);
+	if (mr->pinned)
+		dma_buf_unpin(mr->attach);
+	dma_resv_unlock(dmabuf->resv);
+	dma_buf_detach(dmabuf, mr->attach);
+	dma_buf_put(dmabuf);
+}

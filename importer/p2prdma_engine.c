@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2prdma: the DMA engine of QEMU's edu device, and transfers between
+ * regions through its internal 4 KiB buffer.
+ */
+#include <linux/delay.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/jiffies.h>
+#include <linux/sched/signal.h>
+
+#include "p2prdma.h"
+
+#define EDU_REG_ID		0x00
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_START		BIT(0)
+#define EDU_DMA_TO_RAM		BIT(1)
+#define EDU_DMA_IRQ		BIT(2)
+#define EDU_IRQ_DMA		0x100
+#define EDU_BUF_ADDR		0x40000
+#define EDU_BUF_SIZE		4096
+/*
+ * QEMU's edu (7.2 at least) aborts the whole VM with hw_error() on a DMA
+ * whose last byte is the buffer's last byte (its range check is off by
+ * one), so only a power-of-two part strictly inside the buffer is used.
+ */
+#define EDU_BUF_USABLE		(EDU_BUF_SIZE / 2)
+
+/* how long a DMA that missed its deadline may still take before we give up */
+#define P2PRDMA_DRAIN_MS	2000
+
+static irqreturn_t p2prdma_irq(int irq, void *data)
+{
+	struct p2prdma_dev *pdev = data;
+	u32 status = readl(pdev->mmio + EDU_REG_IRQ_STATUS);
+
+	if (!status)
+		return IRQ_NONE;
+	writel(status, pdev->mmio + EDU_REG_IRQ_ACK);
+	if (status & EDU_IRQ_DMA)
+		complete(&pdev->dma_done);
+	return IRQ_HANDLED;
+}
+
+/**
+ * p2prdma_engine_init() - set up DMA mask, bus mastering and the interrupt
+ * @pdev: the device, BAR0 mapped.
+ *
+ * Return: 0 or a negative errno.
+ */
+int p2prdma_engine_init(struct p2prdma_dev *pdev)
+{
+	struct pci_dev *pci = pdev->pdev;
+	int ret;
+
+	ret = dma_set_mask_and_coherent(&pci->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	mutex_init(&pdev->engine_lock);
+	init_completion(&pdev->dma_done);
+
+	ret = pci_alloc_irq_vectors(pci, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
+	if (ret < 0)
+		return ret;
+	ret = request_irq(pci_irq_vector(pci, 0), p2prdma_irq, IRQF_SHARED,
+			  pdev->name, pdev);
+	if (ret)
+		goto free_vectors;
+	pci_set_master(pci);
+	return 0;
+
+free_vectors:
+	pci_free_irq_vectors(pci);
+	return ret;
+}
+
+/**
+ * p2prdma_engine_fini() - undo p2prdma_engine_init()
+ * @pdev: the device; no transfer can be running.
+ */
+void p2prdma_engine_fini(struct p2prdma_dev *pdev)
+{
+	pci_clear_master(pdev->pdev);
+	free_irq(pci_irq_vector(pdev->pdev, 0), pdev);
+	pci_free_irq_vectors(pdev->pdev);
+}
+
+static bool p2prdma_engine_busy(struct p2prdma_dev *pdev)
+{
+	return readq(pdev->mmio + EDU_REG_DMA_CMD) & EDU_DMA_START;
+}
+
+/*
+ * One DMA between @addr and the device buffer. Engine lock held, and the
+ * reservation lock of @addr's dma-buf if it has one.
+ */
+static int p2prdma_engine_dma(struct p2prdma_dev *pdev, dma_addr_t addr,
+			      u32 len, bool to_ram, unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+	unsigned long drain;
+
+	if (pdev->engine_wedged)
+		return -EIO;
+	if (left <= 0)
+		return -ETIMEDOUT;
+
+	reinit_completion(&pdev->dma_done);
+	writeq(to_ram ? EDU_BUF_ADDR : addr, pdev->mmio + EDU_REG_DMA_SRC);
+	writeq(to_ram ? addr : EDU_BUF_ADDR, pdev->mmio + EDU_REG_DMA_DST);
+	writeq(len, pdev->mmio + EDU_REG_DMA_COUNT);
+	writeq(EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0),
+	       pdev->mmio + EDU_REG_DMA_CMD);
+
+	if (wait_for_completion_timeout(&pdev->dma_done, left) &&
+	    !p2prdma_engine_busy(pdev))
+		return 0;
+
+	/*
+	 * Late: the caller unmaps or unlocks once we return, so the device
+	 * must be idle first. Give it a bounded grace period, then stop
+	 * using an engine that may still write to memory.
+	 */
+	drain = jiffies + msecs_to_jiffies(P2PRDMA_DRAIN_MS);
+	while (p2prdma_engine_busy(pdev)) {
+		if (time_after(jiffies, drain)) {
+			pdev->engine_wedged = true;
+			dev_err(&pdev->pdev->dev, "DMA engine hung\n");
+			break;
+		}
+		usleep_range(5000, 10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * One side of a chunk: lock the dma-buf (if any), make sure it is mapped,
+ * run the DMA, unlock. Holding the reservation lock across the DMA is what
+ * keeps the exporter from moving the buffer under it.
+ */
+static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
+			u64 off, u32 len, bool to_ram, unsigned long deadline,
+			bool *via_system)
+{
+	enum dma_data_direction dir = to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	struct device *dev = p2prdma_dma_dev(pdev);
+	struct dma_resv *resv = NULL;
+	dma_addr_t addr;
+	int ret;
+
+	if (mr->is_dmabuf) {
+		resv = mr->dmabuf->resv;
+		ret = dma_resv_lock_interruptible(resv, NULL);
+		if (ret)
+			return ret;
+		ret = p2prdma_dmabuf_ensure_mapped(mr);
+		if (ret)
+			goto unlock_resv;
+		if (mr->backing != P2PRDMA_BACKING_PEER)
+			*via_system = true;
+	}
+
+	addr = p2prdma_mr_dma_addr(mr, off);
+	/* user memory is mapped without syncs (see p2prdma_reg_user()) */
+	if (!mr->is_dmabuf)
+		dma_sync_single_for_device(dev, addr, len, dir);
+	ret = p2prdma_engine_dma(pdev, addr, len, to_ram, deadline);
+	if (!mr->is_dmabuf && to_ram)
+		dma_sync_single_for_cpu(dev, addr, len, dir);
+
+unlock_resv:
+	if (resv)
+		dma_resv_unlock(resv);
+	return ret;
+}
+
+static u32 p2prdma_page_left(struct p2prdma_mr *mr, u64 off)
+{
+	return PAGE_SIZE - offset_in_page(mr->pgoff + off);
+}
+
+/**
+ * p2prdma_transfer() - copy between two regions, chunk by chunk
+ * @pdev: the device.
+ * @dst: destination region.
+ * @src: source region.
+ * @args: offsets and length already checked against both regions.
+ *
+ * Chunks are split at the device buffer's size (EDU_BUF_USABLE) and at
+ * page boundaries of either side (one translation entry per page).
+ *
+ * Return: 0 or a negative errno; @args->bytes_via_system is updated.
+ */
+int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
+		     struct p2prdma_mr *src, struct p2prdma_transfer *args)
+{
+	u32 timeout_ms = args->timeout_ms ?: P2PRDMA_DEFAULT_TIMEOUT_MS;
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	u64 done = 0;
+	int ret = 0;
+
+	args->bytes_via_system = 0;
+	while (done < args->length) {
+		u64 s = args->src_offset + done;
+		u64 d = args->dst_offset + done;
+		bool via_system = false;
+		u32 len;
+
+		len = min_t(u64, args->length - done, EDU_BUF_USABLE);
+		len = min(len, p2prdma_page_left(src, s));
+		len = min(len, p2prdma_page_left(dst, d));
+
+		if (fatal_signal_pending(current) || signal_pending(current))
+			return -EINTR;
+
+		/* the device buffer holds the chunk between the two halves */
+		ret = mutex_lock_interruptible(&pdev->engine_lock);
+		if (ret)
+			return ret;
+		ret = p2prdma_side(pdev, src, s, len, false, deadline,
+				   &via_system);
+		if (!ret)
+			ret = p2prdma_side(pdev, dst, d, len, true, deadline,
+					   &via_system);
+		mutex_unlock(&pdev->engine_lock);
+		if (ret)
+			return ret;
+
+		if (via_system)
+			args->bytes_via_system += len;
+		done += len;
+	}
+	return 0;
+}

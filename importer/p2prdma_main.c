@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2prdma: an RDMA-NIC-like importer of dma-bufs on QEMU's edu device.
+ * PCI binding, the character device, and the ioctls.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "p2prdma.h"
+
+MODULE_IMPORT_NS(DMA_BUF);
+
+#define P2PRDMA_WRITE_ACCESS	(P2PRDMA_ACCESS_LOCAL_WRITE | \
+				 P2PRDMA_ACCESS_REMOTE_WRITE)
+
+static DEFINE_IDA(p2prdma_ida);
+
+static void p2prdma_dev_release(struct kref *ref)
+{
+	struct p2prdma_dev *pdev = container_of(ref, struct p2prdma_dev, ref);
+
+	ida_free(&p2prdma_ida, pdev->id);
+	pci_dev_put(pdev->pdev);
+	kfree(pdev);
+}
+
+static void p2prdma_file_destroy_regions(struct p2prdma_file *pfile)
+{
+	struct p2prdma_mr *mr;
+	unsigned long index;
+
+	lockdep_assert_held(&pfile->lock);
+	xa_for_each(&pfile->regions, index, mr) {
+		xa_erase(&pfile->regions, index);
+		p2prdma_mr_destroy(mr);
+	}
+}
+
+/**
+ * p2prdma_open() - open /dev/p2prdma<N>: a new, empty set of regions
+ * @inode: the device node.
+ * @file: the file; private_data is our miscdevice on entry.
+ *
+ * Return: 0, -ENOMEM, or -ENODEV when the device is being removed.
+ */
+static int p2prdma_open(struct inode *inode, struct file *file)
+{
+	struct p2prdma_dev *pdev = container_of(file->private_data,
+						struct p2prdma_dev, misc);
+	struct p2prdma_file *pfile;
+
+	pfile = kzalloc(sizeof(*pfile), GFP_KERNEL);
+	if (!pfile)
+		return -ENOMEM;
+	mutex_init(&pfile->lock);
+	xa_init_flags(&pfile->regions, XA_FLAGS_ALLOC1);
+	pfile->pdev = pdev;
+
+	mutex_lock(&pdev->lock);
+	if (pdev->dead) {
+		mutex_unlock(&pdev->lock);
+		kfree(pfile);
+		return -ENODEV;
+	}
+	list_add(&pfile->link, &pdev->files);
+	kref_get(&pdev->ref);
+	mutex_unlock(&pdev->lock);
+
+	file->private_data = pfile;
+	return nonseekable_open(inode, file);
+}
+
+/**
+ * p2prdma_release() - last close: deregister every region of the file
+ * @inode: the device node.
+ * @file: the file.
+ *
+ * Return: 0.
+ */
+static int p2prdma_release(struct inode *inode, struct file *file)
+{
+	struct p2prdma_file *pfile = file->private_data;
+	struct p2prdma_dev *pdev = pfile->pdev;
+
+	mutex_lock(&pdev->lock);
+	list_del(&pfile->link);
+	mutex_unlock(&pdev->lock);
+
+	mutex_lock(&pfile->lock);
+	p2prdma_file_destroy_regions(pfile);
+	mutex_unlock(&pfile->lock);
+
+	xa_destroy(&pfile->regions);
+	mutex_destroy(&pfile->lock);
+	kfree(pfile);
+	kref_put(&pdev->ref, p2prdma_dev_release);
+	return 0;
+}
+
+/* Insert a new region; on failure it is destroyed. File lock held. */
+static int p2prdma_insert(struct p2prdma_file *pfile, struct p2prdma_mr *mr,
+			  u32 *handle)
+{
+	int ret;
+
+	atomic_inc(&pfile->pdev->live_regions);
+	ret = xa_alloc(&pfile->regions, &mr->handle, mr, xa_limit_32b,
+		       GFP_KERNEL);
+	if (ret) {
+		p2prdma_mr_destroy(mr);
+		return ret == -EBUSY ? -ENOMEM : ret;
+	}
+	*handle = mr->handle;
+	return 0;
+}
+
+/**
+ * p2prdma_ioctl_reg_dmabuf_mr() - P2PRDMA_IOCTL_REG_DMABUF_MR
+ * @pfile: the file; its lock is held.
+ * @uarg: struct p2prdma_reg_dmabuf_mr.
+ *
+ * Return: 0 or the errno documented in the uapi header.
+ */
+static int p2prdma_ioctl_reg_dmabuf_mr(struct p2prdma_file *pfile,
+				       void __user *uarg)
+{
+	struct p2prdma_reg_dmabuf_mr args;
+	struct p2prdma_mr *mr;
+	u64 end;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	/* a closed descriptor is -EBADF even when the rest is wrong too */
+	if (args.fd < 0)
+		return -EBADF;
+	if (!args.length || args.access & ~P2PRDMA_ACCESS_ALL ||
+	    args.flags & ~P2PRDMA_REG_PINNED)
+		return -EINVAL;
+	if (check_add_overflow(args.offset, args.length, &end) ||
+	    check_add_overflow(args.iova, args.length, &end))
+		return -EOVERFLOW;
+	if (offset_in_page(args.iova) != offset_in_page(args.offset))
+		return -EINVAL;
+
+	ret = p2prdma_reg_dmabuf(pfile->pdev, &args, &mr);
+	if (ret)
+		return ret;
+	ret = p2prdma_insert(pfile, mr, &args.handle);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		xa_erase(&pfile->regions, args.handle);
+		p2prdma_mr_destroy(mr);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/**
+ * p2prdma_ioctl_reg_user_mr() - P2PRDMA_IOCTL_REG_USER_MR
+ * @pfile: the file; its lock is held.
+ * @uarg: struct p2prdma_reg_user_mr.
+ *
+ * Return: 0 or the errno documented in the uapi header.
+ */
+static int p2prdma_ioctl_reg_user_mr(struct p2prdma_file *pfile,
+				     void __user *uarg)
+{
+	struct p2prdma_reg_user_mr args;
+	struct p2prdma_mr *mr;
+	u64 end;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (!args.length || args.access & ~P2PRDMA_ACCESS_ALL)
+		return -EINVAL;
+	if (check_add_overflow(args.addr, args.length, &end))
+		return -EOVERFLOW;
+	if (end > TASK_SIZE)
+		return -EFAULT;
+
+	ret = p2prdma_reg_user(pfile->pdev, &args, &mr);
+	if (ret)
+		return ret;
+	ret = p2prdma_insert(pfile, mr, &args.handle);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		xa_erase(&pfile->regions, args.handle);
+		p2prdma_mr_destroy(mr);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/**
+ * p2prdma_ioctl_dereg_mr() - P2PRDMA_IOCTL_DEREG_MR
+ * @pfile: the file; its lock is held.
+ * @uarg: struct p2prdma_dereg_mr.
+ *
+ * Return: 0, -EINVAL (pad), -ENOENT (no such region on this file).
+ */
+static int p2prdma_ioctl_dereg_mr(struct p2prdma_file *pfile,
+				  void __user *uarg)
+{
+	struct p2prdma_dereg_mr args;
+	struct p2prdma_mr *mr;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.pad)
+		return -EINVAL;
+	mr = xa_erase(&pfile->regions, args.handle);
+	if (!mr)
+		return -ENOENT;
+	p2prdma_mr_destroy(mr);
+	return 0;
+}
+
+/**
+ * p2prdma_ioctl_query_mr() - P2PRDMA_IOCTL_QUERY_MR
+ * @pfile: the file; its lock is held.
+ * @uarg: struct p2prdma_query_mr.
+ *
+ * A dma-buf region's mapping state is read under its reservation lock,
+ * which move_notify also holds.
+ *
+ * Return: 0, -EINVAL (pad), -ENOENT, -EINTR.
+ */
+static int p2prdma_ioctl_query_mr(struct p2prdma_file *pfile,
+				  void __user *uarg)
+{
+	struct p2prdma_query_mr args;
+	struct p2prdma_mr *mr;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.pad || args.pad2)
+		return -EINVAL;
+	mr = xa_load(&pfile->regions, args.handle);
+	if (!mr)
+		return -ENOENT;
+
+	if (mr->is_dmabuf) {
+		ret = dma_resv_lock_interruptible(mr->dmabuf->resv, NULL);
+		if (ret)
+			return ret;
+	}
+	args.flags = 0;
+	if (mr->is_dmabuf)
+		args.flags |= P2PRDMA_MR_DMABUF;
+	if (mr->pinned)
+		args.flags |= P2PRDMA_MR_PINNED;
+	if (mr->invalidated)
+		args.flags |= P2PRDMA_MR_INVALIDATED;
+	if (mr->mapped && mr->bus_addr)
+		args.flags |= P2PRDMA_MR_BUS_ADDR;
+	args.length = mr->length;
+	args.iova = mr->iova;
+	args.backing = mr->mapped ? mr->backing : P2PRDMA_BACKING_UNMAPPED;
+	args.num_segments = mr->mapped ? mr->num_segments : 0;
+	args.map_count = mr->map_count;
+	args.invalidate_count = mr->invalidate_count;
+	if (mr->is_dmabuf)
+		dma_resv_unlock(mr->dmabuf->resv);
+
+	if (copy_to_user(uarg, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * p2prdma_ioctl_transfer() - P2PRDMA_IOCTL_TRANSFER
+ * @pfile: the file; its lock is held for the whole transfer, so neither
+ * region can be deregistered under it.
+ * @uarg: struct p2prdma_transfer.
+ *
+ * Return: 0 or the errno documented in the uapi header.
+ */
+static int p2prdma_ioctl_transfer(struct p2prdma_file *pfile,
+				  void __user *uarg)
+{
+	struct p2prdma_transfer args;
+	struct p2prdma_mr *src, *dst;
+	u64 send, dend;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	dst = xa_load(&pfile->regions, args.dst_handle);
+	src = xa_load(&pfile->regions, args.src_handle);
+	if (!dst || !src)
+		return -ENOENT;
+	if (!args.length || args.flags || !(dst->access & P2PRDMA_WRITE_ACCESS))
+		return -EINVAL;
+	if (check_add_overflow(args.src_offset, args.length, &send) ||
+	    check_add_overflow(args.dst_offset, args.length, &dend))
+		return -EOVERFLOW;
+	if (send > src->length || dend > dst->length)
+		return -ERANGE;
+
+	ret = p2prdma_transfer(pfile->pdev, dst, src, &args);
+	/* report progress even when interrupted */
+	if (copy_to_user(uarg, &args, sizeof(args)) && !ret)
+		ret = -EFAULT;
+	return ret;
+}
+
+/**
+ * p2prdma_ioctl_device_info() - P2PRDMA_IOCTL_DEVICE_INFO
+ * @pdev: the device.
+ * @uarg: struct p2prdma_device_info.
+ *
+ * Return: 0 or -EFAULT.
+ */
+static int p2prdma_ioctl_device_info(struct p2prdma_dev *pdev,
+				     void __user *uarg)
+{
+	struct pci_dev *pci = pdev->pdev;
+	struct p2prdma_device_info info = {
+		.pci_domain = pci_domain_nr(pci->bus),
+		.pci_bus = pci->bus->number,
+		.pci_devfn = pci->devfn,
+		.dma_mask_bits = fls64(dma_get_mask(&pci->dev)),
+		.live_regions = atomic_read(&pdev->live_regions),
+	};
+
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * p2prdma_ioctl() - dispatch an ioctl, serialized per file
+ * @file: the file.
+ * @cmd: P2PRDMA_IOCTL_*.
+ * @arg: user pointer to the command's struct.
+ *
+ * Return: the handler's result, -ENOTTY for unknown commands, -ENODEV once
+ * the device is gone.
+ */
+static long p2prdma_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct p2prdma_file *pfile = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	ret = mutex_lock_interruptible(&pfile->lock);
+	if (ret)
+		return ret;
+	if (pfile->dead) {
+		ret = -ENODEV;
+		goto unlock_file;
+	}
+
+	switch (cmd) {
+	case P2PRDMA_IOCTL_REG_DMABUF_MR:
+		ret = p2prdma_ioctl_reg_dmabuf_mr(pfile, uarg);
+		break;
+	case P2PRDMA_IOCTL_REG_USER_MR:
+		ret = p2prdma_ioctl_reg_user_mr(pfile, uarg);
+		break;
+	case P2PRDMA_IOCTL_DEREG_MR:
+		ret = p2prdma_ioctl_dereg_mr(pfile, uarg);
+		break;
+	case P2PRDMA_IOCTL_QUERY_MR:
+		ret = p2prdma_ioctl_query_mr(pfile, uarg);
+		break;
+	case P2PRDMA_IOCTL_TRANSFER:
+		ret = p2prdma_ioctl_transfer(pfile, uarg);
+		break;
+	case P2PRDMA_IOCTL_DEVICE_INFO:
+		ret = p2prdma_ioctl_device_info(pfile->pdev, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+
+unlock_file:
+	mutex_unlock(&pfile->lock);
+	return ret;
+}
+
+static const struct file_operations p2prdma_fops = {
+	.owner = THIS_MODULE,
+	.open = p2prdma_open,
+	.release = p2prdma_release,
+	.unlocked_ioctl = p2prdma_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/**
+ * p2prdma_probe() - bind an edu function and create its character device
+ * @pci: the function.
+ * @id: matched entry.
+ *
+ * Return: 0 or a negative errno.
+ */
+static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
+{
+	struct p2prdma_dev *pdev;
+	int ret;
+
+	ret = pcim_enable_device(pci);
+	if (ret)
+		return ret;
+	ret = pcim_iomap_regions(pci, BIT(0), KBUILD_MODNAME);
+	if (ret)
+		return ret;
+
+	pdev = kzalloc(sizeof(*pdev), GFP_KERNEL);
+	if (!pdev)
+		return -ENOMEM;
+	kref_init(&pdev->ref);
+	mutex_init(&pdev->lock);
+	INIT_LIST_HEAD(&pdev->files);
+	atomic_set(&pdev->live_regions, 0);
+	pdev->pdev = pci_dev_get(pci);
+	pdev->mmio = pcim_iomap_table(pci)[0];
+
+	ret = ida_alloc(&p2prdma_ida, GFP_KERNEL);
+	if (ret < 0) {
+		pci_dev_put(pci);
+		kfree(pdev);
+		return ret;
+	}
+	pdev->id = ret;
+	snprintf(pdev->name, sizeof(pdev->name), "p2prdma%d", pdev->id);
+
+	ret = p2prdma_engine_init(pdev);
+	if (ret)
+		goto put_dev;
+
+	pdev->misc.minor = MISC_DYNAMIC_MINOR;
+	pdev->misc.name = pdev->name;
+	pdev->misc.fops = &p2prdma_fops;
+	pdev->misc.parent = &pci->dev;
+	pdev->misc.mode = 0666;
+	ret = misc_register(&pdev->misc);
+	if (ret)
+		goto fini_engine;
+
+	pci_set_drvdata(pci, pdev);
+	dev_info(&pci->dev, "%s\n", pdev->name);
+	return 0;
+
+fini_engine:
+	p2prdma_engine_fini(pdev);
+put_dev:
+	kref_put(&pdev->ref, p2prdma_dev_release);
+	return ret;
+}
+
+/**
+ * p2prdma_remove() - unbind: tear down every region of every open file
+ * @pci: the function.
+ *
+ * Files may stay open; they answer -ENODEV from now on. Every mapping is
+ * for @pci's struct device, so all of them must go before we return.
+ */
+static void p2prdma_remove(struct pci_dev *pci)
+{
+	struct p2prdma_dev *pdev = pci_get_drvdata(pci);
+	struct p2prdma_file *pfile;
+
+	/* no new opens; files still open lose their regions and get -ENODEV */
+	misc_deregister(&pdev->misc);
+	mutex_lock(&pdev->lock);
+	pdev->dead = true;
+	list_for_each_entry(pfile, &pdev->files, link) {
+		mutex_lock(&pfile->lock);
+		pfile->dead = true;
+		p2prdma_file_destroy_regions(pfile);
+		mutex_unlock(&pfile->lock);
+	}
+	mutex_unlock(&pdev->lock);
+
+	p2prdma_engine_fini(pdev);
+	kref_put(&pdev->ref, p2prdma_dev_release);
+}
+
+static const struct pci_device_id p2prdma_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },	/* QEMU edu */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, p2prdma_ids);
+
+static struct pci_driver p2prdma_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = p2prdma_ids,
+	.probe = p2prdma_probe,
+	.remove = p2prdma_remove,
+};
+module_pci_driver(p2prdma_driver);
+
+MODULE_DESCRIPTION("RDMA-like dma-buf importer on QEMU's edu device");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libp2pbuf: userspace access to the p2pbuf drivers.
+ *
+ *   p2pgpu.ko   a DRM driver ("p2pgpu") whose VRAM is a PCI BAR; GEM buffers
+ *               are exported as dma-bufs that importers map peer-to-peer or
+ *               through a system-memory staging copy.
+ *   p2prdma.ko  an RDMA-NIC-like device (/dev/p2prdma<N>) that registers
+ *               memory regions from dma-bufs and user memory and moves data
+ *               between them by DMA.
+ *
+ * Conventions
+ *   - Every function returning int returns 0 (or a non-negative count) on
+ *     success and a negative errno value on failure; errno is not relied on.
+ *     p2pbuf_strerror() turns such a value into text, including the kernel's
+ *     internal codes (ENOTSUPP = 524, ...) that libc does not know.
+ *   - File descriptors opened by the library are O_CLOEXEC.
+ *   - The library keeps no global state and is thread-compatible: distinct
+ *     objects may be used from distinct threads without locking.
+ *
+ * Typical use
+ *
+ *	struct p2pbuf_gpu *gpu;  struct p2pbuf_nic *nic;  struct p2pbuf_bo *bo;
+ *	int fd; uint32_t mr;
+ *	p2pbuf_gpu_open(0, &gpu);
+ *	p2pbuf_nic_open(0, &nic);
+ *	p2pbuf_bo_create(gpu, 1 << 20, P2PGPU_PLACEMENT_VRAM, &bo);
+ *	p2pbuf_bo_export(bo, &fd);
+ *	p2pbuf_nic_reg_dmabuf(nic, fd, 0, 1 << 20, P2PRDMA_ACCESS_ALL, 0, &mr);
+ *	...
+ */
+#ifndef P2PBUF_H
+#define P2PBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "p2pgpu_drm.h"
+#include "p2prdma.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define P2PBUF_VERSION_MAJOR 0
+#define P2PBUF_VERSION_MINOR 1
+
+/** Length of a PCI address string "dddd:bb:dd.f" plus its NUL. */
+#define P2PBUF_PCI_ADDR_LEN 16
+/** Maximum device node path length. */
+#define P2PBUF_PATH_LEN 64
+
+/* ------------------------------------------------------------------ */
+/* Errors and explanations                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * p2pbuf_strerror() - text for a (negative or positive) errno value.
+ * Knows the kernel-internal codes that leak to userspace (ERESTARTSYS 512,
+ * ENOIOCTLCMD 515, ENOTSUPP 524, EPROBE_DEFER 517, ...), so it never
+ * returns "Unknown error 524". Returns a static string.
+ */
+const char *p2pbuf_strerror(int err);
+
+/** p2pbuf_reason_str() - short name of a P2PGPU_REASON_* ("no-common-switch"). */
+const char *p2pbuf_reason_str(uint32_t reason);
+
+/**
+ * p2pbuf_reason_explain() - a sentence or two: what a P2PGPU_REASON_* means,
+ * its likely cause and how to fix it. Never NULL, for any value.
+ */
+const char *p2pbuf_reason_explain(uint32_t reason);
+
+/** p2pbuf_mapping_str() - "none", "p2p", "staged" for P2PGPU_MAPPING_*. */
+const char *p2pbuf_mapping_str(uint32_t mapping);
+
+/** p2pbuf_backing_str() - "unmapped", "peer", "system" for P2PRDMA_BACKING_*. */
+const char *p2pbuf_backing_str(uint32_t backing);
+
+/** p2pbuf_pci_addr() - format a PCI address as "dddd:bb:dd.f" into @buf. */
+void p2pbuf_pci_addr(char buf[P2PBUF_PCI_ADDR_LEN], uint32_t domain,
+		     uint32_t bus, uint32_t devfn);
+
+/* ------------------------------------------------------------------ */
+/* GPUs (p2pgpu DRM devices)                                           */
+/* ------------------------------------------------------------------ */
+
+/** struct p2pbuf_gpu_desc - a p2pgpu device found by enumeration. */
+struct p2pbuf_gpu_desc {
+	char node[P2PBUF_PATH_LEN];	/* render node, or primary if none */
+	char pci[P2PBUF_PCI_ADDR_LEN];	/* "dddd:bb:dd.f" or "" */
+};
+
+/**
+ * p2pbuf_gpu_list() - find the GPUs driven by "p2pgpu", via libdrm
+ * (drmGetDevices2 + drmGetVersion: no hard-coded paths).
+ * @out: array of @max entries (may be NULL when @max is 0).
+ * Returns the number of GPUs found (may exceed @max; only @max are
+ * written), or a negative errno.
+ */
+int p2pbuf_gpu_list(struct p2pbuf_gpu_desc *out, int max);
+
+/** struct p2pbuf_gpu - an open p2pgpu device. Fields are read-only. */
+struct p2pbuf_gpu {
+	int fd;				/* DRM file descriptor */
+	char node[P2PBUF_PATH_LEN];
+	char pci[P2PBUF_PCI_ADDR_LEN];
+};
+
+/** p2pbuf_gpu_open() - open the @index'th GPU of p2pbuf_gpu_list(). -ENODEV if none. */
+int p2pbuf_gpu_open(int index, struct p2pbuf_gpu **out);
+/** p2pbuf_gpu_open_path() - open a given DRM node; -ENODEV if not p2pgpu. */
+int p2pbuf_gpu_open_path(const char *node, struct p2pbuf_gpu **out);
+/** p2pbuf_gpu_close() - close; NULL is a no-op. Buffers must be destroyed first. */
+void p2pbuf_gpu_close(struct p2pbuf_gpu *gpu);
+
+/** struct p2pbuf_gpu_info - DEVICE_QUERY, decoded. */
+struct p2pbuf_gpu_info {
+	char pci[P2PBUF_PCI_ADDR_LEN];
+	uint64_t vram_size, vram_used, vram_pinned, vram_pin_limit;
+	uint64_t bar_bus_addr;
+	uint32_t caps;			/* P2PGPU_CAP_* */
+};
+
+/** p2pbuf_gpu_info() - device and VRAM state. */
+int p2pbuf_gpu_info(struct p2pbuf_gpu *gpu, struct p2pbuf_gpu_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                              */
+/* ------------------------------------------------------------------ */
+
+/** struct p2pbuf_bo - a GEM buffer. Fields are read-only. */
+struct p2pbuf_bo {
+	struct p2pbuf_gpu *gpu;
+	uint32_t handle;
+	uint64_t size;		/* page-rounded size */
+	void *map;		/* CPU mapping from p2pbuf_bo_mmap(), or NULL */
+};
+
+/** p2pbuf_bo_create() - create a buffer; @placement is P2PGPU_PLACEMENT_*. */
+int p2pbuf_bo_create(struct p2pbuf_gpu *gpu, uint64_t size, uint32_t placement,
+		     struct p2pbuf_bo **out);
+/** p2pbuf_bo_destroy() - unmap and close the GEM handle; NULL is a no-op. */
+void p2pbuf_bo_destroy(struct p2pbuf_bo *bo);
+/**
+ * p2pbuf_bo_mmap() - map the whole buffer read/write (shared) for the CPU.
+ * Idempotent: returns the existing mapping if there is one.
+ */
+int p2pbuf_bo_mmap(struct p2pbuf_bo *bo, void **ptr);
+/** p2pbuf_bo_munmap() - drop the CPU mapping, if any. */
+void p2pbuf_bo_munmap(struct p2pbuf_bo *bo);
+
+/** struct p2pbuf_bo_state - GEM_QUERY, without the attachments. */
+struct p2pbuf_bo_state {
+	uint64_t size;
+	uint32_t placement;	/* P2PGPU_RESIDENT_* */
+	uint32_t flags;		/* P2PGPU_BO_* */
+	uint32_t move_count;
+	uint32_t requested;	/* P2PGPU_PLACEMENT_* */
+	uint32_t num_attachments; /* total, may exceed what was returned */
+};
+
+/**
+ * p2pbuf_bo_query() - where the buffer is and who maps it.
+ * @att: array of *@n attachment records to fill (may be NULL when *@n is 0).
+ * @n: [in] capacity of @att; [out] number written (<= capacity).
+ * @st: [out] state, may be NULL; st->num_attachments is the total count.
+ */
+int p2pbuf_bo_query(struct p2pbuf_bo *bo, struct p2pbuf_bo_state *st,
+		    struct drm_p2pgpu_attachment_info *att, unsigned int *n);
+
+/**
+ * p2pbuf_bo_find_attachment() - query and pick the attachment whose importer
+ * dev_name() equals @importer (e.g. a NIC's PCI address).
+ * Returns 0 and fills @out, -ENOENT if there is no such attachment.
+ */
+int p2pbuf_bo_find_attachment(struct p2pbuf_bo *bo, const char *importer,
+			      struct drm_p2pgpu_attachment_info *out);
+
+/** p2pbuf_bo_export() - PRIME export as a dma-buf fd (DRM_CLOEXEC | DRM_RDWR). */
+int p2pbuf_bo_export(struct p2pbuf_bo *bo, int *fd);
+/** p2pbuf_bo_export_range() - export a page-aligned sub-range as its own dma-buf. */
+int p2pbuf_bo_export_range(struct p2pbuf_bo *bo, uint64_t offset,
+			   uint64_t length, int *fd);
+/** p2pbuf_bo_migrate() - move to P2PGPU_PLACEMENT_VRAM or _SYSTEM. */
+int p2pbuf_bo_migrate(struct p2pbuf_bo *bo, uint32_t placement);
+
+/* ------------------------------------------------------------------ */
+/* NICs (p2prdma)                                                       */
+/* ------------------------------------------------------------------ */
+
+/** struct p2pbuf_nic_desc - a NIC found by enumeration. */
+struct p2pbuf_nic_desc {
+	char node[P2PBUF_PATH_LEN];	/* /dev/p2prdma<N> */
+	char pci[P2PBUF_PCI_ADDR_LEN];	/* from DEVICE_INFO */
+};
+
+/**
+ * p2pbuf_nic_list() - the /dev/p2prdma<N> devices in N order, each asked its
+ * PCI address. Returns the count (may exceed @max) or a negative errno.
+ */
+int p2pbuf_nic_list(struct p2pbuf_nic_desc *out, int max);
+
+/** struct p2pbuf_nic - an open NIC. Regions belong to this open file. */
+struct p2pbuf_nic {
+	int fd;
+	char node[P2PBUF_PATH_LEN];
+	char pci[P2PBUF_PCI_ADDR_LEN];
+};
+
+int p2pbuf_nic_open(int index, struct p2pbuf_nic **out);
+int p2pbuf_nic_open_path(const char *node, struct p2pbuf_nic **out);
+/** p2pbuf_nic_close() - close; deregisters every region of this file. */
+void p2pbuf_nic_close(struct p2pbuf_nic *nic);
+
+/** struct p2pbuf_nic_info - DEVICE_INFO, decoded. */
+struct p2pbuf_nic_info {
+	char pci[P2PBUF_PCI_ADDR_LEN];
+	uint32_t dma_mask_bits;
+	uint32_t live_regions;
+};
+int p2pbuf_nic_info(struct p2pbuf_nic *nic, struct p2pbuf_nic_info *info);
+
+/**
+ * p2pbuf_nic_reg_dmabuf() - register [@offset, @offset + @length) of a dma-buf
+ * (ibv_reg_dmabuf_mr semantics; iova = @offset). @flags: P2PRDMA_REG_*.
+ * The fd may be closed afterwards.
+ */
+int p2pbuf_nic_reg_dmabuf(struct p2pbuf_nic *nic, int dmabuf_fd,
+			  uint64_t offset, uint64_t length, uint32_t access,
+			  uint32_t flags, uint32_t *handle);
+/** p2pbuf_nic_reg_user() - register (pin) user memory. */
+int p2pbuf_nic_reg_user(struct p2pbuf_nic *nic, void *addr, uint64_t length,
+			uint32_t access, uint32_t *handle);
+int p2pbuf_nic_dereg(struct p2pbuf_nic *nic, uint32_t handle);
+int p2pbuf_nic_query_mr(struct p2pbuf_nic *nic, uint32_t handle,
+			struct p2prdma_query_mr *out);
+/**
+ * p2pbuf_nic_transfer() - DMA @length bytes from region @src at @src_off to
+ * region @dst at @dst_off. @timeout_ms 0 = driver default.
+ * @bytes_via_system: [out, may be NULL] bytes staged through system memory.
+ */
+int p2pbuf_nic_transfer(struct p2pbuf_nic *nic, uint32_t dst, uint64_t dst_off,
+			uint32_t src, uint64_t src_off, uint64_t length,
+			uint32_t timeout_ms, uint64_t *bytes_via_system);
+
+/* ------------------------------------------------------------------ */
+/* Passing dma-buf fds between processes                                */
+/* ------------------------------------------------------------------ */
+
+/**
+ * p2pbuf_send_fd() - send @fd (SCM_RIGHTS) plus @len bytes of @data (at
+ * least one byte is always sent) over the unix socket @sock.
+ * @fd may be -1 to send only data.
+ */
+int p2pbuf_send_fd(int sock, int fd, const void *data, size_t len);
+
+/**
+ * p2pbuf_recv_fd() - receive one message sent by p2pbuf_send_fd().
+ * @fd: [out] the received descriptor (O_CLOEXEC), -1 if none came.
+ * Returns the number of payload bytes received (0 = peer closed; with
+ * @data NULL a one-byte dummy buffer is used, so 1 = a message came), or a
+ * negative errno. -EMSGSIZE if the payload or the fds were truncated
+ * (any extra fds are closed).
+ */
+ssize_t p2pbuf_recv_fd(int sock, int *fd, void *data, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Probing a GPU -> NIC pair                                            */
+/* ------------------------------------------------------------------ */
+
+/** struct p2pbuf_probe - what p2pbuf_probe_pair() found. */
+struct p2pbuf_probe {
+	int error;		/* 0, or negative errno of the failed step */
+	const char *failed_step;/* "create", "export", "reg-dmabuf", ... or NULL */
+	uint32_t decision;	/* P2PGPU_MAPPING_P2P / _STAGED */
+	uint32_t mapping;	/* P2PGPU_MAPPING_* at query time */
+	uint32_t reason;	/* P2PGPU_REASON_* */
+	int32_t distance;	/* pci_p2pdma_distance, -1 if none */
+	uint32_t att_flags;	/* P2PGPU_ATTACH_* */
+	uint32_t backing;	/* P2PRDMA_BACKING_* of the NIC's region */
+	uint32_t mr_flags;	/* P2PRDMA_MR_* */
+	uint64_t bytes;		/* bytes transferred */
+	uint64_t bytes_via_system;
+	int verified;		/* 1: the CPU read back what the NIC wrote */
+};
+
+/**
+ * p2pbuf_probe_pair() - find out how @nic reaches @gpu's VRAM: create a
+ * one-page VRAM buffer, export it, register it on the NIC, DMA one page into
+ * it from a user region (the NIC maps lazily on first use), then read the
+ * attachment whose importer is the NIC, check the data and clean up.
+ * Returns 0 when the probe ran (see @res), or the negative errno of the step
+ * that failed (also in res->error / res->failed_step).
+ */
+int p2pbuf_probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+		      struct p2pbuf_probe *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* P2PBUF_H */
