@@ -137,10 +137,10 @@ void igt_waitchildren(void);
 #define igt_assert_eq_u32(n1, n2) \
 	igt_assert_cmp_t(uint32_t, "%#x", n1, ==, !=, n2)
 #define igt_assert_eq_u64(n1, n2) \
-	igt_assert_cmp_t(uint64_t, "%#llx", (unsigned long long)(n1), ==, !=, \
+	igt_assert_cmp_t(unsigned long long, "%#llx", (unsigned long long)(n1), ==, !=, \
 			 (unsigned long long)(n2))
 #define igt_assert_lte_u64(n1, n2) \
-	igt_assert_cmp_t(uint64_t, "%#llx", (unsigned long long)(n1), <=, >, \
+	igt_assert_cmp_t(unsigned long long, "%#llx", (unsigned long long)(n1), <=, >, \
 			 (unsigned long long)(n2))
 
 #define igt_require(expr) \

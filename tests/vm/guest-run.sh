@@ -27,6 +27,11 @@ modprobe_dep() {
 
 load_module() {
 	local ko=$kmods/$1.ko dep
+	if [ ! -f "$ko" ]; then
+		# Not a load failure: the tree has no sources for it yet.
+		echo "@@P2PBUF-NOT-BUILT $1"
+		return
+	fi
 	for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
 		modprobe_dep "$dep" || echo "@@P2PBUF-LOAD-FAIL $dep"
 	done

@@ -12,7 +12,7 @@ mkdir -p "$build/vm"
 build_modules() {
 	local flavor=$1 kdir=$2 dir=$build/kmod-$1
 	mkdir -p "$dir"
-	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' --exclude=modules.order --exclude=Module.symvers \
 		"$repo/Kbuild" "$repo/exporter" "$repo/importer" "$repo/uapi" \
 		"$repo/tests" "$dir/src/"
 	rm -f "$dir"/*.ko

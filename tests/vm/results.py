@@ -105,6 +105,9 @@ def judge(topology, text):
         m = re.match(r"^@@P2PBUF-LOAD-FAIL (\S+)", line)
         if m:
             results.append((f"load@{m.group(1)}", "fail", "module did not load"))
+        m = re.match(r"^@@P2PBUF-NOT-BUILT (\S+)", line)
+        if m:
+            results.append((f"load@{m.group(1)}", "skip", "module not built: no sources in the tree"))
         m = re.match(r"^@@P2PBUF-UNLOAD-FAIL (\S+)", line)
         if m:
             results.append((f"unload@{m.group(1)}", "fail", "module did not unload"))
