@@ -304,7 +304,7 @@ igt_main
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		char addr[32];
 		uint32_t hb;
-		int drv, f;
+		int drv;
 
 		igt_assert_eq(ioctl(fd, P2PRDMA_IOCTL_DEVICE_INFO, &info), 0);
 		snprintf(addr, sizeof(addr), "%04x:%02x:%02x.%x",
