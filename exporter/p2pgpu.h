@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * p2pgpu: a DRM driver whose VRAM is a PCI BAR (QEMU ivshmem-plain BAR2),
+ * managed by TTM and shared with other devices as dma-bufs, peer-to-peer
+ * where the PCI topology allows it and through system memory otherwise.
+ */
+#ifndef P2PGPU_H
+#define P2PGPU_H
+
+#include <linux/dma-buf.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_gem.h>
+#include <drm/ttm/ttm_bo.h>
+#include <drm/ttm/ttm_device.h>
+#include <drm/ttm/ttm_placement.h>
+
+#include "p2pgpu_drm.h"
+
+#define P2PGPU_DRIVER_NAME	"p2pgpu"
+#define P2PGPU_VRAM_BAR		2
+
+extern bool p2pgpu_param_p2p;
+
+/**
+ * struct p2pgpu_device - one p2pgpu PCI function
+ * @drm: the DRM device; its lifetime (refcounted) is the structure's.
+ * @bdev: the TTM device managing VRAM, TT and SYSTEM.
+ * @pdev: the PCI function.
+ * @vram_phys: CPU physical address of the VRAM BAR.
+ * @vram_size: size of the VRAM BAR in bytes.
+ * @bar_bus_addr: PCI bus address of the VRAM BAR.
+ * @tt_pages: size of the TT domain in pages.
+ * @p2pdma: the BAR is registered as P2PDMA memory (it has struct pages).
+ * @p2pdma_err: what pci_p2pdma_add_resource() returned.
+ * @ttm_ready: @bdev and its managers are initialised.
+ * @pin_lock: protects @vram_pinned.
+ * @vram_pinned: bytes of VRAM pinned.
+ * @bos_lock: protects @bos.
+ * @bos: every live BO, for debugfs.
+ */
+struct p2pgpu_device {
+	struct drm_device drm;
+	struct ttm_device bdev;
+	struct pci_dev *pdev;
+	resource_size_t vram_phys;
+	u64 vram_size;
+	u64 bar_bus_addr;
+	unsigned long tt_pages;
+	bool p2pdma;
+	int p2pdma_err;
+	bool ttm_ready;
+	spinlock_t pin_lock;
+	u64 vram_pinned;
+	struct mutex bos_lock;
+	struct list_head bos;
+};
+
+/**
+ * struct p2pgpu_bo - a buffer object
+ * @tbo: the TTM BO; its embedded GEM object is the BO's GEM object.
+ * @requested: the P2PGPU_PLACEMENT_* it was created with.
+ * @move_count: times it changed between VRAM and system memory.
+ * @vram_pin_accounted: its size is counted in &p2pgpu_device.vram_pinned.
+ * @attachments: &struct p2pgpu_attach records of every dma-buf attachment
+ * (whole buffer and ranges), protected by the BO's dma_resv.
+ * @ranges: &struct p2pgpu_range exports, protected by the BO's dma_resv.
+ * @dev_link: entry in &p2pgpu_device.bos.
+ */
+struct p2pgpu_bo {
+	struct ttm_buffer_object tbo;
+	u32 requested;
+	u32 move_count;
+	bool vram_pin_accounted;
+	struct list_head attachments;
+	struct list_head ranges;
+	struct list_head dev_link;
+};
+
+/**
+ * struct p2pgpu_range - a sub-range of a BO exported as its own dma-buf
+ * @bo: the BO; the range holds a GEM reference on it.
+ * @offset: start in bytes, page aligned.
+ * @length: length in bytes, page aligned.
+ * @dmabuf: the dma-buf (weak: the range lives as long as the dma-buf).
+ * @link: entry in &p2pgpu_bo.ranges.
+ */
+struct p2pgpu_range {
+	struct p2pgpu_bo *bo;
+	u64 offset;
+	u64 length;
+	struct dma_buf *dmabuf;
+	struct list_head link;
+};
+
+/**
+ * struct p2pgpu_attach - what p2pgpu decided for one dma-buf attachment
+ * @link: entry in &p2pgpu_bo.attachments.
+ * @attach: the dma-buf attachment.
+ * @importer: dev_name() of the importing device.
+ * @importer_driver: its driver's name, "" if none.
+ * @decision: P2PGPU_MAPPING_P2P or P2PGPU_MAPPING_STAGED.
+ * @mapping: P2PGPU_MAPPING_*: how it is mapped right now.
+ * @reason: P2PGPU_REASON_*.
+ * @distance: pci_p2pdma_distance() between the devices, -1 if none.
+ * @flags: P2PGPU_ATTACH_* bits.
+ * @map_count: times it was mapped.
+ * @pinned: this attachment holds a pin on the BO.
+ */
+struct p2pgpu_attach {
+	struct list_head link;
+	struct dma_buf_attachment *attach;
+	char importer[32];
+	char importer_driver[32];
+	u32 decision;
+	u32 mapping;
+	u32 reason;
+	s32 distance;
+	u32 flags;
+	u32 map_count;
+	bool pinned;
+};
+
+static inline struct p2pgpu_device *to_p2pgpu(struct drm_device *drm)
+{
+	return container_of(drm, struct p2pgpu_device, drm);
+}
+
+static inline struct p2pgpu_device *bdev_to_p2pgpu(struct ttm_device *bdev)
+{
+	return container_of(bdev, struct p2pgpu_device, bdev);
+}
+
+static inline struct p2pgpu_bo *to_p2pgpu_bo(struct ttm_buffer_object *tbo)
+{
+	return container_of(tbo, struct p2pgpu_bo, tbo);
+}
+
+static inline struct p2pgpu_bo *gem_to_p2pgpu_bo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct p2pgpu_bo, tbo.base);
+}
+
+static inline struct p2pgpu_device *p2pgpu_bo_dev(struct p2pgpu_bo *bo)
+{
+	return to_p2pgpu(bo->tbo.base.dev);
+}
+
+/* p2pgpu_ttm.c */
+int p2pgpu_ttm_init(struct p2pgpu_device *pdev);
+void p2pgpu_ttm_fini(struct p2pgpu_device *pdev);
+void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev);
+bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo);
+int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible);
+int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram);
+void p2pgpu_bo_unpin(struct p2pgpu_bo *bo);
+void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo);
+u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *pdev);
+u64 p2pgpu_vram_used(struct p2pgpu_device *pdev);
+
+/* p2pgpu_gem.c */
+int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
+		     struct p2pgpu_bo **out);
+struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,
+					       struct dma_buf *dmabuf);
+int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file);
+int p2pgpu_gem_mmap_offset_ioctl(struct drm_device *drm, void *data,
+				 struct drm_file *file);
+int p2pgpu_gem_query_ioctl(struct drm_device *drm, void *data,
+			   struct drm_file *file);
+int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
+			     struct drm_file *file);
+
+/* p2pgpu_dmabuf.c */
+extern const struct dma_buf_ops p2pgpu_dmabuf_ops;
+struct dma_buf *p2pgpu_gem_prime_export(struct drm_gem_object *obj,
+					int flags);
+int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
+				  struct drm_file *file);
+
+/* p2pgpu_p2p.c */
+void p2pgpu_p2p_init(struct p2pgpu_device *pdev);
+void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
+		       struct p2pgpu_attach *rec);
+struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
+				     u64 length, struct device *dev);
+const char *p2pgpu_reason_name(u32 reason);
+
+/* p2pgpu_debugfs.c */
+void p2pgpu_debugfs_init(struct drm_minor *minor);
+
+#endif /* P2PGPU_H */

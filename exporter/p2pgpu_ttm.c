@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pgpu memory management: TTM with three domains.
+ *
+ * VRAM is the BAR, handed out in physically contiguous ranges by TTM's range
+ * manager. TT is system memory with struct pages from TTM's pool, the place
+ * a buffer is staged for importers that cannot reach the BAR. SYSTEM is
+ * where TTM puts TT buffers under pressure (and where it may swap them out).
+ *
+ * The device has no copy engine: every move is a synchronous CPU copy
+ * (ttm_bo_move_memcpy()), so no fence is ever added to a BO's dma_resv and
+ * moves are ordered by the dma_resv lock TTM holds across them.
+ */
+#include <linux/mm.h>
+
+#include <drm/ttm/ttm_range_manager.h>
+#include <drm/ttm/ttm_resource.h>
+#include <drm/ttm/ttm_tt.h>
+
+#include "p2pgpu.h"
+
+static unsigned int vram_pin_limit_mb;
+module_param(vram_pin_limit_mb, uint, 0644);
+MODULE_PARM_DESC(vram_pin_limit_mb,
+		 "Cap on pinned VRAM in MiB (0, the default: half of VRAM)");
+
+static const struct ttm_place p2pgpu_place_vram = {
+	.mem_type = TTM_PL_VRAM,
+};
+
+static const struct ttm_place p2pgpu_place_tt = {
+	.mem_type = TTM_PL_TT,
+};
+
+static const struct ttm_place p2pgpu_place_sys = {
+	.mem_type = TTM_PL_SYSTEM,
+};
+
+/* VRAM first, system memory when VRAM is full (TTM tries them in order) */
+static const struct ttm_place p2pgpu_places_preferred[] = {
+	{ .mem_type = TTM_PL_VRAM },
+	{ .mem_type = TTM_PL_TT },
+};
+
+static struct ttm_placement p2pgpu_placement_vram = {
+	.num_placement = 1,
+	.placement = &p2pgpu_place_vram,
+};
+
+static struct ttm_placement p2pgpu_placement_tt = {
+	.num_placement = 1,
+	.placement = &p2pgpu_place_tt,
+};
+
+static struct ttm_placement p2pgpu_placement_sys = {
+	.num_placement = 1,
+	.placement = &p2pgpu_place_sys,
+};
+
+static struct ttm_placement p2pgpu_placement_preferred = {
+	.num_placement = ARRAY_SIZE(p2pgpu_places_preferred),
+	.placement = p2pgpu_places_preferred,
+};
+
+static struct ttm_placement *p2pgpu_placement(u32 placement)
+{
+	switch (placement) {
+	case P2PGPU_PLACEMENT_VRAM:
+		return &p2pgpu_placement_vram;
+	case P2PGPU_PLACEMENT_SYSTEM:
+		return &p2pgpu_placement_tt;
+	default:
+		return &p2pgpu_placement_preferred;
+	}
+}
+
+/**
+ * p2pgpu_vram_pin_limit - the cap on pinned VRAM, in bytes
+ * @pdev: the device
+ *
+ * Return: vram_pin_limit_mb MiB, or half of VRAM when the parameter is 0.
+ */
+u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *pdev)
+{
+	unsigned int mb = READ_ONCE(vram_pin_limit_mb);
+
+	return mb ? min_t(u64, (u64)mb << 20, pdev->vram_size) :
+		    pdev->vram_size / 2;
+}
+
+/**
+ * p2pgpu_vram_used - bytes of VRAM allocated to BOs
+ * @pdev: the device
+ *
+ * Return: the VRAM manager's usage.
+ */
+u64 p2pgpu_vram_used(struct p2pgpu_device *pdev)
+{
+	return ttm_resource_manager_usage(ttm_manager_type(&pdev->bdev,
+							   TTM_PL_VRAM));
+}
+
+/**
+ * p2pgpu_bo_in_vram - whether a BO currently lives in the BAR
+ * @bo: the BO, reserved or otherwise kept from moving
+ *
+ * Return: true if its resource is VRAM.
+ */
+bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo)
+{
+	return bo->tbo.resource && bo->tbo.resource->mem_type == TTM_PL_VRAM;
+}
+
+/**
+ * p2pgpu_bo_move_notify - tell dynamic importers the BO's backing changes
+ * @bo: the BO, reserved
+ *
+ * Every dma-buf of the BO (the whole-buffer export and the range exports)
+ * shares its dma_resv; dma_buf_move_notify() makes each dynamic importer
+ * drop its mapping and re-map on next use.
+ */
+void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
+{
+	struct p2pgpu_range *range;
+
+	dma_resv_assert_held(bo->tbo.base.resv);
+
+	if (bo->tbo.base.dma_buf)
+		dma_buf_move_notify(bo->tbo.base.dma_buf);
+	list_for_each_entry(range, &bo->ranges, link)
+		dma_buf_move_notify(range->dmabuf);
+}
+
+/**
+ * p2pgpu_bo_validate - move a BO where a placement says
+ * @bo: the BO, reserved
+ * @placement: P2PGPU_PLACEMENT_*; SYSTEM means TT (system memory with
+ * pages that can be DMA mapped)
+ * @interruptible: wait interruptibly for TTM
+ *
+ * Return: 0, -EBUSY if pinned elsewhere, -ENOSPC if VRAM was asked for and
+ * cannot be made (everything there is pinned), or another error.
+ */
+int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible)
+{
+	struct ttm_operation_ctx ctx = { .interruptible = interruptible };
+	struct ttm_placement *pl = p2pgpu_placement(placement);
+	int ret;
+
+	dma_resv_assert_held(bo->tbo.base.resv);
+
+	if (bo->tbo.pin_count) {
+		if (bo->tbo.resource &&
+		    ttm_resource_compatible(bo->tbo.resource, pl, false))
+			return 0;
+		return -EBUSY;
+	}
+
+	ret = ttm_bo_validate(&bo->tbo, pl, &ctx);
+	/* ttm_bo_validate() reports a full VRAM as -ENOMEM, for old userspace */
+	if (ret == -ENOMEM && placement == P2PGPU_PLACEMENT_VRAM)
+		ret = -ENOSPC;
+	return ret;
+}
+
+/**
+ * p2pgpu_bo_pin - pin a BO for a dma-buf importer
+ * @bo: the BO, reserved
+ * @vram: the importer can use VRAM (every attachment is peer-to-peer)
+ *
+ * The first pin decides where the BO stays: VRAM if @vram and it is allowed
+ * there (counted against vram_pin_limit_mb), system memory otherwise. Later
+ * pins only count; a later pin that needs system memory while the BO is
+ * pinned in VRAM fails.
+ *
+ * Return: 0, -ENOSPC past the VRAM pin cap, -EBUSY pinned in the wrong place.
+ */
+int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
+{
+	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+	u64 size = bo->tbo.base.size;
+	u32 where;
+	int ret;
+
+	dma_resv_assert_held(bo->tbo.base.resv);
+
+	if (bo->tbo.pin_count) {
+		if (!vram && p2pgpu_bo_in_vram(bo))
+			return -EBUSY;
+		ttm_bo_pin(&bo->tbo);
+		return 0;
+	}
+
+	if (vram && bo->requested != P2PGPU_PLACEMENT_SYSTEM) {
+		spin_lock(&pdev->pin_lock);
+		if (pdev->vram_pinned + size > p2pgpu_vram_pin_limit(pdev)) {
+			spin_unlock(&pdev->pin_lock);
+			return -ENOSPC;
+		}
+		/* reserve the room before moving, so two pins cannot race past the cap */
+		pdev->vram_pinned += size;
+		spin_unlock(&pdev->pin_lock);
+
+		where = bo->requested == P2PGPU_PLACEMENT_VRAM ?
+			P2PGPU_PLACEMENT_VRAM : P2PGPU_PLACEMENT_VRAM_PREFERRED;
+		ret = p2pgpu_bo_validate(bo, where, true);
+		if (!ret && p2pgpu_bo_in_vram(bo)) {
+			bo->vram_pin_accounted = true;
+			ttm_bo_pin(&bo->tbo);
+			return 0;
+		}
+		spin_lock(&pdev->pin_lock);
+		pdev->vram_pinned -= size;
+		spin_unlock(&pdev->pin_lock);
+		if (ret && ret != -ENOSPC)
+			return ret;
+		/* no room in VRAM: pin in system memory, staged */
+	}
+
+	ret = p2pgpu_bo_validate(bo, P2PGPU_PLACEMENT_SYSTEM, true);
+	if (ret)
+		return ret;
+	ttm_bo_pin(&bo->tbo);
+	return 0;
+}
+
+/**
+ * p2pgpu_bo_unpin - drop one pin
+ * @bo: the BO, reserved
+ */
+void p2pgpu_bo_unpin(struct p2pgpu_bo *bo)
+{
+	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+
+	dma_resv_assert_held(bo->tbo.base.resv);
+
+	ttm_bo_unpin(&bo->tbo);
+	if (!bo->tbo.pin_count && bo->vram_pin_accounted) {
+		bo->vram_pin_accounted = false;
+		spin_lock(&pdev->pin_lock);
+		pdev->vram_pinned -= bo->tbo.base.size;
+		spin_unlock(&pdev->pin_lock);
+	}
+}
+
+static struct ttm_tt *p2pgpu_ttm_tt_create(struct ttm_buffer_object *tbo,
+					   u32 page_flags)
+{
+	struct ttm_tt *tt;
+
+	tt = kzalloc(sizeof(*tt), GFP_KERNEL);
+	if (!tt)
+		return NULL;
+
+	/* plain cached pages: x86 DMA is coherent, and no PAT change is made */
+	if (ttm_tt_init(tt, tbo, page_flags, ttm_cached, 0)) {
+		kfree(tt);
+		return NULL;
+	}
+	return tt;
+}
+
+static void p2pgpu_ttm_tt_destroy(struct ttm_device *bdev, struct ttm_tt *tt)
+{
+	ttm_tt_fini(tt);
+	kfree(tt);
+}
+
+static void p2pgpu_evict_flags(struct ttm_buffer_object *tbo,
+			       struct ttm_placement *placement)
+{
+	/* VRAM makes room by staging in system memory; TT gives way to SYSTEM */
+	if (tbo->resource && tbo->resource->mem_type == TTM_PL_VRAM)
+		*placement = p2pgpu_placement_tt;
+	else
+		*placement = p2pgpu_placement_sys;
+}
+
+static bool p2pgpu_mem_is_vram(struct ttm_resource *res)
+{
+	return res && res->mem_type == TTM_PL_VRAM;
+}
+
+static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
+			  struct ttm_operation_ctx *ctx,
+			  struct ttm_resource *new_mem, struct ttm_place *hop)
+{
+	struct p2pgpu_bo *bo = to_p2pgpu_bo(tbo);
+	struct ttm_resource *old_mem = tbo->resource;
+	int ret;
+
+	if (!old_mem) {
+		/* a new BO: VRAM is reached through a zero-filled SYSTEM one */
+		if (new_mem->mem_type == TTM_PL_VRAM) {
+			hop->mem_type = TTM_PL_SYSTEM;
+			hop->flags = TTM_PL_FLAG_TEMPORARY;
+			return -EMULTIHOP;
+		}
+		ttm_bo_move_null(tbo, new_mem);
+		return 0;
+	}
+
+	/*
+	 * Importers must stop using the old backing before it is reused: tell
+	 * them first (the dma_resv is held), they re-map on next use.
+	 */
+	p2pgpu_bo_move_notify(bo);
+
+	if (!p2pgpu_mem_is_vram(old_mem) && !p2pgpu_mem_is_vram(new_mem)) {
+		/* TT <-> SYSTEM keeps the same pages */
+		ttm_bo_move_null(tbo, new_mem);
+		return 0;
+	}
+
+	/* VRAM <-> system memory: the CPU copies, there is no copy engine */
+	ret = ttm_bo_move_memcpy(tbo, ctx, new_mem);
+	if (ret)
+		return ret;
+	bo->move_count++;
+	return 0;
+}
+
+static void p2pgpu_swap_notify(struct ttm_buffer_object *tbo)
+{
+	/* the pages go to swap: staged importers must let go of them */
+	p2pgpu_bo_move_notify(to_p2pgpu_bo(tbo));
+}
+
+static int p2pgpu_io_mem_reserve(struct ttm_device *bdev,
+				 struct ttm_resource *mem)
+{
+	struct p2pgpu_device *pdev = bdev_to_p2pgpu(bdev);
+
+	switch (mem->mem_type) {
+	case TTM_PL_SYSTEM:
+	case TTM_PL_TT:
+		return 0;
+	case TTM_PL_VRAM:
+		mem->bus.offset = pdev->vram_phys +
+				  ((u64)mem->start << PAGE_SHIFT);
+		mem->bus.is_iomem = true;
+		/*
+		 * P2PDMA memremaps the BAR uncached (pgprot_noncached):
+		 * any other type would conflict in PAT.
+		 */
+		mem->bus.caching = ttm_uncached;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static const struct ttm_device_funcs p2pgpu_ttm_funcs = {
+	.ttm_tt_create = p2pgpu_ttm_tt_create,
+	.ttm_tt_destroy = p2pgpu_ttm_tt_destroy,
+	.eviction_valuable = ttm_bo_eviction_valuable,
+	.evict_flags = p2pgpu_evict_flags,
+	.move = p2pgpu_bo_move,
+	.swap_notify = p2pgpu_swap_notify,
+	.io_mem_reserve = p2pgpu_io_mem_reserve,
+};
+
+/**
+ * p2pgpu_ttm_init - set up TTM for a device
+ * @pdev: the device, its VRAM BAR known
+ *
+ * Return: 0 or a negative errno.
+ */
+int p2pgpu_ttm_init(struct p2pgpu_device *pdev)
+{
+	struct drm_device *drm = &pdev->drm;
+	int ret;
+
+	ret = ttm_device_init(&pdev->bdev, &p2pgpu_ttm_funcs, drm->dev,
+			      drm->anon_inode->i_mapping,
+			      drm->vma_offset_manager, false, false);
+	if (ret)
+		return ret;
+
+	ret = ttm_range_man_init(&pdev->bdev, TTM_PL_VRAM, false,
+				 pdev->vram_size >> PAGE_SHIFT);
+	if (ret)
+		goto err_device_fini;
+
+	/* TT can hold all of RAM: the real limit is TTM's own accounting */
+	pdev->tt_pages = totalram_pages();
+	ret = ttm_range_man_init(&pdev->bdev, TTM_PL_TT, true, pdev->tt_pages);
+	if (ret)
+		goto err_vram_fini;
+
+	pdev->ttm_ready = true;
+	return 0;
+
+err_vram_fini:
+	ttm_range_man_fini(&pdev->bdev, TTM_PL_VRAM);
+err_device_fini:
+	ttm_device_fini(&pdev->bdev);
+	return ret;
+}
+
+/**
+ * p2pgpu_ttm_evict_vram - move every unpinned BO out of the BAR
+ * @pdev: the device, being unbound
+ */
+void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev)
+{
+	struct ttm_resource_manager *man;
+
+	man = ttm_manager_type(&pdev->bdev, TTM_PL_VRAM);
+	if (ttm_resource_manager_evict_all(&pdev->bdev, man))
+		drm_warn(&pdev->drm, "VRAM still in use at unbind\n");
+}
+
+/**
+ * p2pgpu_ttm_fini - tear TTM down, once no BO is left
+ * @pdev: the device
+ */
+void p2pgpu_ttm_fini(struct p2pgpu_device *pdev)
+{
+	if (!pdev->ttm_ready)
+		return;
+	pdev->ttm_ready = false;
+	ttm_range_man_fini(&pdev->bdev, TTM_PL_TT);
+	ttm_range_man_fini(&pdev->bdev, TTM_PL_VRAM);
+	ttm_device_fini(&pdev->bdev);
+}
