@@ -55,9 +55,9 @@ struct p2pgpu_device {
 	bool p2pdma;
 	int p2pdma_err;
 	bool ttm_ready;
-	spinlock_t pin_lock;
+	spinlock_t pin_lock; /* protects vram_pinned */
 	u64 vram_pinned;
-	struct mutex bos_lock;
+	struct mutex bos_lock; /* protects bos */
 	struct list_head bos;
 };
 
@@ -67,6 +67,9 @@ struct p2pgpu_device {
  * @requested: the P2PGPU_PLACEMENT_* it was created with.
  * @move_count: times it changed between VRAM and system memory.
  * @vram_pin_accounted: its size is counted in &p2pgpu_device.vram_pinned.
+ * @dmabuf: the live whole-buffer export, protected by the BO's dma_resv.
+ * Not &drm_gem_object.dma_buf: that one is dropped with the last GEM
+ * handle while importers may still hold the dma-buf.
  * @attachments: &struct p2pgpu_attach records of every dma-buf attachment
  * (whole buffer and ranges), protected by the BO's dma_resv.
  * @ranges: &struct p2pgpu_range exports, protected by the BO's dma_resv.
@@ -77,6 +80,7 @@ struct p2pgpu_bo {
 	u32 requested;
 	u32 move_count;
 	bool vram_pin_accounted;
+	struct dma_buf *dmabuf;
 	struct list_head attachments;
 	struct list_head ranges;
 	struct list_head dev_link;
@@ -110,7 +114,7 @@ struct p2pgpu_range {
  * @distance: pci_p2pdma_distance() between the devices, -1 if none.
  * @flags: P2PGPU_ATTACH_* bits.
  * @map_count: times it was mapped.
- * @pinned: this attachment holds a pin on the BO.
+ * @active_maps: mappings not yet unmapped.
  */
 struct p2pgpu_attach {
 	struct list_head link;
@@ -123,7 +127,7 @@ struct p2pgpu_attach {
 	s32 distance;
 	u32 flags;
 	u32 map_count;
-	bool pinned;
+	u32 active_maps;
 };
 
 static inline struct p2pgpu_device *to_p2pgpu(struct drm_device *drm)
@@ -155,6 +159,7 @@ static inline struct p2pgpu_device *p2pgpu_bo_dev(struct p2pgpu_bo *bo)
 int p2pgpu_ttm_init(struct p2pgpu_device *pdev);
 void p2pgpu_ttm_fini(struct p2pgpu_device *pdev);
 void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev);
+struct ttm_placement *p2pgpu_ttm_placement(u32 placement);
 bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo);
 int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible);
 int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram);
@@ -193,6 +198,6 @@ struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
 const char *p2pgpu_reason_name(u32 reason);
 
 /* p2pgpu_debugfs.c */
-void p2pgpu_debugfs_init(struct drm_minor *minor);
+void p2pgpu_debugfs_init(struct p2pgpu_device *pdev);
 
 #endif /* P2PGPU_H */

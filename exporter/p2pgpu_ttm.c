@@ -62,7 +62,13 @@ static struct ttm_placement p2pgpu_placement_preferred = {
 	.placement = p2pgpu_places_preferred,
 };
 
-static struct ttm_placement *p2pgpu_placement(u32 placement)
+/**
+ * p2pgpu_ttm_placement - the TTM placement of a uapi placement
+ * @placement: P2PGPU_PLACEMENT_*; SYSTEM is TT, system memory with pages
+ *
+ * Return: a static placement.
+ */
+struct ttm_placement *p2pgpu_ttm_placement(u32 placement)
 {
 	switch (placement) {
 	case P2PGPU_PLACEMENT_VRAM:
@@ -117,18 +123,25 @@ bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo)
  *
  * Every dma-buf of the BO (the whole-buffer export and the range exports)
  * shares its dma_resv; dma_buf_move_notify() makes each dynamic importer
- * drop its mapping and re-map on next use.
+ * drop its mapping and re-map on next use. CPU mappings made through a
+ * dma-buf file live in that file's address space, not in the DRM device's
+ * that TTM zaps on moves: zap them here too, they fault back in.
  */
 void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 {
+	struct dma_buf *dmabuf = bo->dmabuf;
 	struct p2pgpu_range *range;
 
 	dma_resv_assert_held(bo->tbo.base.resv);
 
-	if (bo->tbo.base.dma_buf)
-		dma_buf_move_notify(bo->tbo.base.dma_buf);
-	list_for_each_entry(range, &bo->ranges, link)
+	if (dmabuf) {
+		dma_buf_move_notify(dmabuf);
+		unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
+	}
+	list_for_each_entry(range, &bo->ranges, link) {
 		dma_buf_move_notify(range->dmabuf);
+		unmap_mapping_range(range->dmabuf->file->f_mapping, 0, 0, 1);
+	}
 }
 
 /**
@@ -144,15 +157,19 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible)
 {
 	struct ttm_operation_ctx ctx = { .interruptible = interruptible };
-	struct ttm_placement *pl = p2pgpu_placement(placement);
+	struct ttm_placement *pl = p2pgpu_ttm_placement(placement);
 	int ret;
 
 	dma_resv_assert_held(bo->tbo.base.resv);
 
 	if (bo->tbo.pin_count) {
-		if (bo->tbo.resource &&
-		    ttm_resource_compatible(bo->tbo.resource, pl, false))
-			return 0;
+		unsigned int i;
+
+		/* TTM refuses to move it (-EINVAL): answer whether it need not */
+		for (i = 0; i < pl->num_placement; i++)
+			if (bo->tbo.resource &&
+			    bo->tbo.resource->mem_type == pl->placement[i].mem_type)
+				return 0;
 		return -EBUSY;
 	}
 
@@ -287,6 +304,7 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 {
 	struct p2pgpu_bo *bo = to_p2pgpu_bo(tbo);
 	struct ttm_resource *old_mem = tbo->resource;
+	bool created;
 	int ret;
 
 	if (!old_mem) {
@@ -312,11 +330,15 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 		return 0;
 	}
 
+	/* a new BO's zero-filled bounce to VRAM is its creation, not a move */
+	created = old_mem->placement & TTM_PL_FLAG_TEMPORARY;
+
 	/* VRAM <-> system memory: the CPU copies, there is no copy engine */
 	ret = ttm_bo_move_memcpy(tbo, ctx, new_mem);
 	if (ret)
 		return ret;
-	bo->move_count++;
+	if (!created)
+		bo->move_count++;
 	return 0;
 }
 

@@ -8,6 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 topologies=${TOPOLOGY:-$ALL_TOPOLOGIES}
+topologies=${topologies//,/ }
 tests=${TESTS:-*}
 tests=${tests// /,}
 

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pgpu dma-buf exporter: the whole buffer (PRIME) and sub-ranges of it
+ * (P2PGPU_GEM_EXPORT_RANGE). Both are dynamic exporters: they implement
+ * pin/unpin and map under the BO's dma_resv, and tell importers about moves
+ * with dma_buf_move_notify().
+ *
+ * Locking follows drivers/dma-buf/dma-buf.c: attach and detach are called
+ * without the dma_resv, pin, unpin, map, unmap, vmap and vunmap with it.
+ * The attachment records on the BO are protected by the same dma_resv.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/iosys-map.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_prime.h>
+#include <drm/ttm/ttm_tt.h>
+
+#include "p2pgpu.h"
+
+static const struct dma_buf_ops p2pgpu_range_dmabuf_ops;
+
+/* the BO behind a dma-buf of ours, and the range of it the dma-buf covers */
+static struct p2pgpu_bo *p2pgpu_dmabuf_bo(struct dma_buf *dmabuf, u64 *offset,
+					  u64 *length)
+{
+	struct drm_gem_object *obj;
+
+	if (dmabuf->ops == &p2pgpu_range_dmabuf_ops) {
+		struct p2pgpu_range *range = dmabuf->priv;
+
+		*offset = range->offset;
+		*length = range->length;
+		return range->bo;
+	}
+
+	obj = dmabuf->priv;
+	*offset = 0;
+	*length = obj->size;
+	return gem_to_p2pgpu_bo(obj);
+}
+
+/* every attachment can reach the BAR: only then may a pin keep VRAM */
+static bool p2pgpu_all_p2p(struct p2pgpu_bo *bo)
+{
+	struct p2pgpu_attach *rec;
+
+	list_for_each_entry(rec, &bo->attachments, link)
+		if (rec->decision != P2PGPU_MAPPING_P2P)
+			return false;
+	return true;
+}
+
+/**
+ * p2pgpu_dma_buf_attach - &dma_buf_ops.attach implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @attach: the new attachment
+ *
+ * Decides once, for this importer, between peer-to-peer and staging in
+ * system memory, and records why. A staged attachment has peer2peer
+ * cleared: importers read it to learn what they will get.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+static int p2pgpu_dma_buf_attach(struct dma_buf *dmabuf,
+				 struct dma_buf_attachment *attach)
+{
+	struct p2pgpu_attach *rec;
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+
+	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
+	rec = kzalloc(sizeof(*rec), GFP_KERNEL);
+	if (!rec)
+		return -ENOMEM;
+
+	rec->attach = attach;
+	strscpy(rec->importer, dev_name(attach->dev), sizeof(rec->importer));
+	if (attach->dev->driver)
+		strscpy(rec->importer_driver, attach->dev->driver->name,
+			sizeof(rec->importer_driver));
+	if (attach->importer_ops)
+		rec->flags |= P2PGPU_ATTACH_DYNAMIC;
+	if (attach->peer2peer)
+		rec->flags |= P2PGPU_ATTACH_PEER2PEER;
+
+	p2pgpu_p2p_decide(bo, attach, rec);
+	if (rec->decision != P2PGPU_MAPPING_P2P)
+		attach->peer2peer = false;
+
+	attach->priv = rec;
+	dma_resv_lock(dmabuf->resv, NULL);
+	list_add_tail(&rec->link, &bo->attachments);
+	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
+
+/**
+ * p2pgpu_dma_buf_detach - &dma_buf_ops.detach implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @attach: the attachment going away (unmapped and unpinned by the core)
+ */
+static void p2pgpu_dma_buf_detach(struct dma_buf *dmabuf,
+				  struct dma_buf_attachment *attach)
+{
+	struct p2pgpu_attach *rec = attach->priv;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	list_del(&rec->link);
+	dma_resv_unlock(dmabuf->resv);
+	attach->priv = NULL;
+	kfree(rec);
+}
+
+/**
+ * p2pgpu_dma_buf_pin - &dma_buf_ops.pin implementation
+ * @attach: the attachment asking (a static importer, a pinning dynamic one,
+ * or any importer on a kernel without CONFIG_DMABUF_MOVE_NOTIFY)
+ *
+ * A pinned BO stays in VRAM only if every importer reaches the BAR and
+ * could be told about later moves; otherwise it is pinned in system memory.
+ *
+ * Return: 0, -ENOSPC past the VRAM pin cap, -EBUSY pinned elsewhere.
+ */
+static int p2pgpu_dma_buf_pin(struct dma_buf_attachment *attach)
+{
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
+	return p2pgpu_bo_pin(bo, IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) &&
+				 p2pgpu_all_p2p(bo));
+}
+
+/**
+ * p2pgpu_dma_buf_unpin - &dma_buf_ops.unpin implementation
+ * @attach: the attachment that pinned
+ */
+static void p2pgpu_dma_buf_unpin(struct dma_buf_attachment *attach)
+{
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
+	p2pgpu_bo_unpin(bo);
+}
+
+/* the importer's view of system memory pages: a DMA mapping of the TT pages */
+static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
+				      u64 length, struct device *dev,
+				      enum dma_data_direction dir)
+{
+	struct ttm_tt *tt = bo->tbo.ttm;
+	struct sg_table *sgt;
+	int ret;
+
+	if (!tt || !ttm_tt_is_populated(tt))
+		return ERR_PTR(-EINVAL);
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+
+	ret = sg_alloc_table_from_pages_segment(sgt,
+						tt->pages + (offset >> PAGE_SHIFT),
+						length >> PAGE_SHIFT, 0, length,
+						dma_get_max_seg_size(dev),
+						GFP_KERNEL);
+	if (ret)
+		goto err_free_sgt;
+
+	ret = dma_map_sgtable(dev, sgt, dir, 0);
+	if (ret)
+		goto err_free_table;
+	return sgt;
+
+err_free_table:
+	sg_free_table(sgt);
+err_free_sgt:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+/* the BAR itself: the DMA layer picks bus address, IOVA, or refuses */
+static struct sg_table *p2pgpu_map_vram(struct p2pgpu_bo *bo, u64 offset,
+					u64 length, struct device *dev,
+					enum dma_data_direction dir)
+{
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = p2pgpu_p2p_vram_sgt(bo, offset, length, dev);
+	if (IS_ERR(sgt))
+		return sgt;
+
+	/* uncached BAR memory: there is no CPU cache to sync */
+	ret = dma_map_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret) {
+		sg_free_table(sgt);
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	return sgt;
+}
+
+/**
+ * p2pgpu_dma_buf_map - &dma_buf_ops.map_dma_buf implementation
+ * @attach: the attachment
+ * @dir: DMA direction
+ *
+ * An unpinned BO is first put where the attachment can use it: system
+ * memory for a staged attachment (other importers get move_notify), VRAM or
+ * system memory, wherever it is, for a peer-to-peer one. VRAM is mapped from
+ * the BAR's P2PDMA pages; if the DMA layer refuses (-EREMOTEIO) the
+ * attachment is staged from then on.
+ *
+ * Return: the mapped table or an ERR_PTR().
+ */
+static struct sg_table *p2pgpu_dma_buf_map(struct dma_buf_attachment *attach,
+					   enum dma_data_direction dir)
+{
+	struct p2pgpu_attach *rec = attach->priv;
+	struct sg_table *sgt = NULL;
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+	int ret = 0;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
+
+	if (rec->decision == P2PGPU_MAPPING_P2P) {
+		/* SYSTEM may be swapped out: bring it back, to VRAM if allowed */
+		if (!bo->tbo.pin_count && !p2pgpu_bo_in_vram(bo) &&
+		    bo->tbo.resource->mem_type != TTM_PL_TT)
+			ret = p2pgpu_bo_validate(bo, bo->requested ==
+						 P2PGPU_PLACEMENT_SYSTEM ?
+						 P2PGPU_PLACEMENT_SYSTEM :
+						 P2PGPU_PLACEMENT_VRAM_PREFERRED,
+						 true);
+		if (ret)
+			return ERR_PTR(ret);
+
+		if (p2pgpu_bo_in_vram(bo)) {
+			sgt = p2pgpu_map_vram(bo, offset, length, attach->dev,
+					      dir);
+			if (!IS_ERR(sgt)) {
+				rec->reason = P2PGPU_REASON_NONE;
+				rec->mapping = P2PGPU_MAPPING_P2P;
+				goto mapped;
+			}
+			if (PTR_ERR(sgt) != -EREMOTEIO)
+				return sgt;
+			/* the DMA layer knows better than the distance check */
+			rec->decision = P2PGPU_MAPPING_STAGED;
+			rec->reason = P2PGPU_REASON_MAP_REFUSED;
+			attach->peer2peer = false;
+		} else if (bo->tbo.pin_count) {
+			rec->reason = P2PGPU_REASON_PINNED_IN_SYSTEM;
+		}
+	}
+
+	/* staged: the importer gets system memory */
+	ret = p2pgpu_bo_validate(bo, P2PGPU_PLACEMENT_SYSTEM, true);
+	if (ret)
+		return ERR_PTR(ret);
+	sgt = p2pgpu_map_tt(bo, offset, length, attach->dev, dir);
+	if (IS_ERR(sgt))
+		return sgt;
+	rec->mapping = P2PGPU_MAPPING_STAGED;
+
+mapped:
+	/*
+	 * peer2peer tells the importer what it holds: the BAR or system
+	 * memory (importers such as p2prdma report their backing from it).
+	 * A staged decision cleared it for good at attach time.
+	 */
+	attach->peer2peer = rec->mapping == P2PGPU_MAPPING_P2P;
+	if (sg_dma_is_bus_address(sgt->sgl))
+		rec->flags |= P2PGPU_ATTACH_BUS_ADDR;
+	else
+		rec->flags &= ~P2PGPU_ATTACH_BUS_ADDR;
+	rec->map_count++;
+	rec->active_maps++;
+	return sgt;
+}
+
+/**
+ * p2pgpu_dma_buf_unmap - &dma_buf_ops.unmap_dma_buf implementation
+ * @attach: the attachment
+ * @sgt: a table p2pgpu_dma_buf_map() returned for it
+ * @dir: DMA direction
+ */
+static void p2pgpu_dma_buf_unmap(struct dma_buf_attachment *attach,
+				 struct sg_table *sgt,
+				 enum dma_data_direction dir)
+{
+	struct p2pgpu_attach *rec = attach->priv;
+	unsigned long attrs = 0;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (is_pci_p2pdma_page(sg_page(sgt->sgl)))
+		attrs = DMA_ATTR_SKIP_CPU_SYNC;
+	dma_unmap_sgtable(attach->dev, sgt, dir, attrs);
+	sg_free_table(sgt);
+	kfree(sgt);
+
+	if (rec->active_maps && !--rec->active_maps)
+		rec->mapping = P2PGPU_MAPPING_NONE;
+}
+
+/**
+ * p2pgpu_dma_buf_mmap - &dma_buf_ops.mmap implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @vma: the mapping, its offset already checked against the dma-buf's size
+ *
+ * TTM faults the pages in from wherever the BO is at the time; moves zap
+ * the mapping (p2pgpu_bo_move_notify()).
+ *
+ * Return: 0 or -EINVAL for a private (COW) mapping.
+ */
+static int p2pgpu_dma_buf_mmap(struct dma_buf *dmabuf,
+			       struct vm_area_struct *vma)
+{
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+
+	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
+	/* TTM finds the BO's pages by the GEM fake offset */
+	vma->vm_pgoff += drm_vma_node_start(&bo->tbo.base.vma_node) +
+			 (offset >> PAGE_SHIFT);
+	/* the core set dummy vm_ops: TTM only installs its own over NULL */
+	vma->vm_ops = NULL;
+	return ttm_bo_mmap_obj(vma, &bo->tbo);
+}
+
+/**
+ * p2pgpu_dma_buf_vmap - &dma_buf_ops.vmap implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @map: [out] the kernel mapping of the dma-buf's range
+ *
+ * The BO is pinned where it is for as long as the kernel mapping exists.
+ *
+ * Return: 0 or a negative errno.
+ */
+static int p2pgpu_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+	int ret;
+
+	dma_resv_assert_held(dmabuf->resv);
+
+	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
+	ret = p2pgpu_bo_pin(bo, p2pgpu_bo_in_vram(bo));
+	if (ret == -ENOSPC)
+		ret = p2pgpu_bo_pin(bo, false);
+	if (ret)
+		return ret;
+
+	ret = ttm_bo_vmap(&bo->tbo, map);
+	if (ret) {
+		p2pgpu_bo_unpin(bo);
+		return ret;
+	}
+	iosys_map_incr(map, offset);
+	return 0;
+}
+
+/**
+ * p2pgpu_dma_buf_vunmap - &dma_buf_ops.vunmap implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @map: what p2pgpu_dma_buf_vmap() returned
+ */
+static void p2pgpu_dma_buf_vunmap(struct dma_buf *dmabuf,
+				  struct iosys_map *map)
+{
+	struct iosys_map whole = *map;
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+
+	dma_resv_assert_held(dmabuf->resv);
+
+	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
+	if (whole.is_iomem)
+		whole.vaddr_iomem = (u8 __iomem *)whole.vaddr_iomem - offset;
+	else
+		whole.vaddr = (u8 *)whole.vaddr - offset;
+	ttm_bo_vunmap(&bo->tbo, &whole);
+	p2pgpu_bo_unpin(bo);
+}
+
+/**
+ * p2pgpu_dma_buf_begin_cpu_access - &dma_buf_ops.begin_cpu_access
+ * implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @dir: the access about to happen
+ *
+ * The dma-buf core has already waited for the fences in the dma_resv (the
+ * device has no engine, so there are none of its own). VRAM is mapped
+ * uncached and TT pages are cache coherent with DMA on the platforms this
+ * driver runs on: there is no cache maintenance to do.
+ *
+ * Return: 0.
+ */
+static int p2pgpu_dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
+					   enum dma_data_direction dir)
+{
+	return 0;
+}
+
+/**
+ * p2pgpu_dma_buf_end_cpu_access - &dma_buf_ops.end_cpu_access
+ * implementation
+ * @dmabuf: a p2pgpu dma-buf
+ * @dir: the access that happened
+ *
+ * Return: 0: no cache maintenance is needed (see begin_cpu_access).
+ */
+static int p2pgpu_dma_buf_end_cpu_access(struct dma_buf *dmabuf,
+					 enum dma_data_direction dir)
+{
+	return 0;
+}
+
+/**
+ * p2pgpu_dma_buf_release - &dma_buf_ops.release implementation
+ * @dmabuf: a whole-buffer dma-buf, its last reference gone
+ */
+static void p2pgpu_dma_buf_release(struct dma_buf *dmabuf)
+{
+	struct p2pgpu_bo *bo = gem_to_p2pgpu_bo(dmabuf->priv);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	if (bo->dmabuf == dmabuf)
+		bo->dmabuf = NULL;
+	dma_resv_unlock(dmabuf->resv);
+	drm_gem_dmabuf_release(dmabuf);
+}
+
+/**
+ * p2pgpu_range_release - &dma_buf_ops.release implementation for ranges
+ * @dmabuf: a range dma-buf, its last reference gone
+ */
+static void p2pgpu_range_release(struct dma_buf *dmabuf)
+{
+	struct p2pgpu_range *range = dmabuf->priv;
+	struct drm_device *drm = range->bo->tbo.base.dev;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	list_del(&range->link);
+	dma_resv_unlock(dmabuf->resv);
+
+	drm_gem_object_put(&range->bo->tbo.base);
+	kfree(range);
+	drm_dev_put(drm);
+}
+
+const struct dma_buf_ops p2pgpu_dmabuf_ops = {
+	.attach = p2pgpu_dma_buf_attach,
+	.detach = p2pgpu_dma_buf_detach,
+	.pin = p2pgpu_dma_buf_pin,
+	.unpin = p2pgpu_dma_buf_unpin,
+	.map_dma_buf = p2pgpu_dma_buf_map,
+	.unmap_dma_buf = p2pgpu_dma_buf_unmap,
+	.release = p2pgpu_dma_buf_release,
+	.begin_cpu_access = p2pgpu_dma_buf_begin_cpu_access,
+	.end_cpu_access = p2pgpu_dma_buf_end_cpu_access,
+	.mmap = p2pgpu_dma_buf_mmap,
+	.vmap = p2pgpu_dma_buf_vmap,
+	.vunmap = p2pgpu_dma_buf_vunmap,
+};
+
+static const struct dma_buf_ops p2pgpu_range_dmabuf_ops = {
+	.attach = p2pgpu_dma_buf_attach,
+	.detach = p2pgpu_dma_buf_detach,
+	.pin = p2pgpu_dma_buf_pin,
+	.unpin = p2pgpu_dma_buf_unpin,
+	.map_dma_buf = p2pgpu_dma_buf_map,
+	.unmap_dma_buf = p2pgpu_dma_buf_unmap,
+	.release = p2pgpu_range_release,
+	.begin_cpu_access = p2pgpu_dma_buf_begin_cpu_access,
+	.end_cpu_access = p2pgpu_dma_buf_end_cpu_access,
+	.mmap = p2pgpu_dma_buf_mmap,
+	.vmap = p2pgpu_dma_buf_vmap,
+	.vunmap = p2pgpu_dma_buf_vunmap,
+};
+
+/**
+ * p2pgpu_gem_prime_export - &drm_gem_object_funcs.export implementation
+ * @obj: the BO's GEM object
+ * @flags: file flags for the dma-buf
+ *
+ * The DRM helper does the bookkeeping (GEM and device references); the
+ * operations are p2pgpu's, as amdgpu does.
+ *
+ * Return: the dma-buf or an ERR_PTR().
+ */
+struct dma_buf *p2pgpu_gem_prime_export(struct drm_gem_object *obj, int flags)
+{
+	struct dma_buf *buf;
+
+	buf = drm_gem_prime_export(obj, flags);
+	if (IS_ERR(buf))
+		return buf;
+	buf->ops = &p2pgpu_dmabuf_ops;
+
+	/* moves must reach this dma-buf's importers for as long as it lives */
+	dma_resv_lock(obj->resv, NULL);
+	gem_to_p2pgpu_bo(obj)->dmabuf = buf;
+	dma_resv_unlock(obj->resv);
+	return buf;
+}
+
+/**
+ * p2pgpu_gem_export_range_ioctl - DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE
+ * @drm: the device
+ * @data: &struct drm_p2pgpu_gem_export_range
+ * @file: the caller
+ *
+ * Exports [offset, offset + length) of a BO as a dma-buf of its own,
+ * sharing the BO's dma_resv.
+ *
+ * Return: 0, -ENOENT, -EINVAL, -ERANGE, -EOVERFLOW or -ENOMEM.
+ */
+int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
+				  struct drm_file *file)
+{
+	struct drm_p2pgpu_gem_export_range *args = data;
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct drm_gem_object *obj;
+	struct p2pgpu_range *range;
+	struct dma_buf *dmabuf;
+	u64 end;
+	int ret;
+
+	if (args->pad || (args->flags & ~(DRM_CLOEXEC | DRM_RDWR)))
+		return -EINVAL;
+	if (!args->length || !PAGE_ALIGNED(args->offset) ||
+	    !PAGE_ALIGNED(args->length))
+		return -EINVAL;
+	if (check_add_overflow(args->offset, args->length, &end))
+		return -EOVERFLOW;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	if (end > obj->size) {
+		ret = -ERANGE;
+		goto err_put_obj;
+	}
+
+	range = kzalloc(sizeof(*range), GFP_KERNEL);
+	if (!range) {
+		ret = -ENOMEM;
+		goto err_put_obj;
+	}
+	range->bo = gem_to_p2pgpu_bo(obj);
+	range->offset = args->offset;
+	range->length = args->length;
+
+	exp_info.exp_name = P2PGPU_DRIVER_NAME;
+	exp_info.owner = THIS_MODULE;
+	exp_info.ops = &p2pgpu_range_dmabuf_ops;
+	exp_info.size = args->length;
+	exp_info.flags = args->flags & (O_CLOEXEC | O_ACCMODE);
+	exp_info.priv = range;
+	exp_info.resv = obj->resv;
+
+	/* the range keeps the device as PRIME exports do */
+	drm_dev_get(drm);
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_put_dev;
+	}
+	range->dmabuf = dmabuf;
+	dma_resv_lock(obj->resv, NULL);
+	list_add_tail(&range->link, &range->bo->ranges);
+	dma_resv_unlock(obj->resv);
+
+	/* from here the dma-buf owns the range and the GEM reference */
+	ret = dma_buf_fd(dmabuf, args->flags & O_CLOEXEC);
+	if (ret < 0) {
+		dma_buf_put(dmabuf);
+		return ret;
+	}
+	args->fd = ret;
+	return 0;
+
+err_put_dev:
+	drm_dev_put(drm);
+	kfree(range);
+err_put_obj:
+	drm_gem_object_put(obj);
+	return ret;
+}

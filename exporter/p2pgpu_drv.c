@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pgpu: the PCI driver and the DRM device.
+ *
+ * The "GPU" is QEMU's ivshmem-plain device: BAR2, 64-bit prefetchable and
+ * backed by host memory, is its VRAM. It has no engine and no display; it
+ * allocates buffers in VRAM or system memory and shares them as dma-bufs.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pci-p2pdma.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+
+#include "p2pgpu.h"
+
+bool p2pgpu_param_p2p = true;
+module_param_named(p2p, p2pgpu_param_p2p, bool, 0644);
+MODULE_PARM_DESC(p2p,
+		 "Map VRAM peer-to-peer to importers that can reach it (default: true); read at attach time");
+
+/**
+ * p2pgpu_device_query_ioctl - DRM_IOCTL_P2PGPU_DEVICE_QUERY
+ * @drm: the device
+ * @data: &struct drm_p2pgpu_device_query
+ * @file: the caller
+ *
+ * Return: 0.
+ */
+static int p2pgpu_device_query_ioctl(struct drm_device *drm, void *data,
+				     struct drm_file *file)
+{
+	struct p2pgpu_device *pdev = to_p2pgpu(drm);
+	struct drm_p2pgpu_device_query *args = data;
+
+	memset(args, 0, sizeof(*args));
+	args->vram_size = pdev->vram_size;
+	args->vram_used = p2pgpu_vram_used(pdev);
+	spin_lock(&pdev->pin_lock);
+	args->vram_pinned = pdev->vram_pinned;
+	spin_unlock(&pdev->pin_lock);
+	args->vram_pin_limit = p2pgpu_vram_pin_limit(pdev);
+	args->bar_bus_addr = pdev->bar_bus_addr;
+	if (pdev->p2pdma)
+		args->caps |= P2PGPU_CAP_P2PDMA;
+	if (IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY))
+		args->caps |= P2PGPU_CAP_MOVE_NOTIFY;
+	if (READ_ONCE(p2pgpu_param_p2p))
+		args->caps |= P2PGPU_CAP_P2P_ENABLED;
+	args->pci_domain = pci_domain_nr(pdev->pdev->bus);
+	args->pci_bus = pdev->pdev->bus->number;
+	args->pci_devfn = pdev->pdev->devfn;
+	return 0;
+}
+
+static const struct drm_ioctl_desc p2pgpu_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(P2PGPU_GEM_CREATE, p2pgpu_gem_create_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(P2PGPU_GEM_MMAP_OFFSET, p2pgpu_gem_mmap_offset_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(P2PGPU_GEM_QUERY, p2pgpu_gem_query_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(P2PGPU_GEM_EXPORT_RANGE,
+			  p2pgpu_gem_export_range_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(P2PGPU_GEM_MIGRATE, p2pgpu_gem_migrate_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(P2PGPU_DEVICE_QUERY, p2pgpu_device_query_ioctl,
+			  DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(p2pgpu_fops);
+
+static const struct drm_driver p2pgpu_drm_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_RENDER,
+	.ioctls = p2pgpu_ioctls,
+	.num_ioctls = ARRAY_SIZE(p2pgpu_ioctls),
+	.fops = &p2pgpu_fops,
+	.gem_prime_import = p2pgpu_gem_prime_import,
+	.name = P2PGPU_DRIVER_NAME,
+	.desc = "PCI BAR VRAM shared peer-to-peer",
+	.date = "20261125",
+	.major = 1,
+	.minor = 0,
+};
+
+/* the last reference to the DRM device is gone: so is every BO */
+static void p2pgpu_drm_release(struct drm_device *drm, void *unused)
+{
+	p2pgpu_ttm_fini(to_p2pgpu(drm));
+}
+
+static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
+{
+	struct p2pgpu_device *pdev;
+	struct drm_device *drm;
+	int ret;
+
+	pdev = devm_drm_dev_alloc(&pci->dev, &p2pgpu_drm_driver,
+				  struct p2pgpu_device, drm);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	drm = &pdev->drm;
+	pdev->pdev = pci;
+	spin_lock_init(&pdev->pin_lock);
+	INIT_LIST_HEAD(&pdev->bos);
+	ret = drmm_mutex_init(drm, &pdev->bos_lock);
+	if (ret)
+		return ret;
+
+	ret = pcim_enable_device(pci);
+	if (ret)
+		return ret;
+
+	if (!(pci_resource_flags(pci, P2PGPU_VRAM_BAR) & IORESOURCE_MEM) ||
+	    pci_resource_len(pci, P2PGPU_VRAM_BAR) < PAGE_SIZE) {
+		drm_err(drm, "BAR%d is not memory\n", P2PGPU_VRAM_BAR);
+		return -ENODEV;
+	}
+	ret = pcim_request_region(pci, P2PGPU_VRAM_BAR, P2PGPU_DRIVER_NAME);
+	if (ret)
+		return ret;
+	pdev->vram_phys = pci_resource_start(pci, P2PGPU_VRAM_BAR);
+	pdev->vram_size = pci_resource_len(pci, P2PGPU_VRAM_BAR);
+	pdev->bar_bus_addr = pci_bus_address(pci, P2PGPU_VRAM_BAR);
+
+	p2pgpu_p2p_init(pdev);
+
+	ret = p2pgpu_ttm_init(pdev);
+	if (ret)
+		return ret;
+	ret = drmm_add_action_or_reset(drm, p2pgpu_drm_release, NULL);
+	if (ret)
+		return ret;
+
+	p2pgpu_debugfs_init(pdev);
+	pci_set_drvdata(pci, pdev);
+
+	ret = drm_dev_register(drm, 0);
+	if (ret)
+		return ret;
+
+	drm_info(drm, "VRAM %llu MiB at bus %#llx, P2PDMA %s\n",
+		 pdev->vram_size >> 20, pdev->bar_bus_addr,
+		 pdev->p2pdma ? "on" : "off");
+	return 0;
+}
+
+static void p2pgpu_pci_remove(struct pci_dev *pci)
+{
+	struct p2pgpu_device *pdev = pci_get_drvdata(pci);
+
+	/* no new ioctls; CPU mappings fault to a dummy page from now on */
+	drm_dev_unplug(&pdev->drm);
+	/*
+	 * The BAR's P2PDMA pages and region go with the device-managed
+	 * resources right after this: move what can move to system memory.
+	 */
+	p2pgpu_ttm_evict_vram(pdev);
+}
+
+static const struct pci_device_id p2pgpu_pci_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1110) }, /* ivshmem */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, p2pgpu_pci_ids);
+
+static struct pci_driver p2pgpu_pci_driver = {
+	.name = P2PGPU_DRIVER_NAME,
+	.id_table = p2pgpu_pci_ids,
+	.probe = p2pgpu_pci_probe,
+	.remove = p2pgpu_pci_remove,
+};
+module_pci_driver(p2pgpu_pci_driver);
+
+MODULE_IMPORT_NS(DMA_BUF);
+MODULE_DESCRIPTION("p2pgpu: PCI BAR VRAM exported as dma-bufs, peer-to-peer");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pgpu GEM objects: a GEM object is the &ttm_buffer_object.base embedded
+ * in each BO, so GEM and TTM share the dma_resv, the mmap offset and the
+ * lifetime (the GEM reference count drops the TTM one).
+ */
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_file.h>
+#include <drm/drm_gem_ttm_helper.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_print.h>
+
+#include "p2pgpu.h"
+
+static void p2pgpu_gem_free(struct drm_gem_object *obj)
+{
+	ttm_bo_put(&gem_to_p2pgpu_bo(obj)->tbo);
+}
+
+static const struct drm_gem_object_funcs p2pgpu_gem_funcs = {
+	.free = p2pgpu_gem_free,
+	.export = p2pgpu_gem_prime_export,
+	.mmap = drm_gem_ttm_mmap,
+	.vmap = drm_gem_ttm_vmap,
+	.vunmap = drm_gem_ttm_vunmap,
+	.print_info = drm_gem_ttm_print_info,
+};
+
+static void p2pgpu_bo_destroy(struct ttm_buffer_object *tbo)
+{
+	struct p2pgpu_bo *bo = to_p2pgpu_bo(tbo);
+	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+
+	mutex_lock(&pdev->bos_lock);
+	list_del(&bo->dev_link);
+	mutex_unlock(&pdev->bos_lock);
+
+	drm_gem_object_release(&tbo->base);
+	kfree(bo);
+}
+
+/**
+ * p2pgpu_bo_create - allocate a BO and place it
+ * @pdev: the device
+ * @size: size in bytes, page aligned, non-zero
+ * @placement: P2PGPU_PLACEMENT_*
+ * @out: [out] the BO, holding one GEM reference
+ *
+ * Return: 0, -ENOSPC when VRAM only was asked and it is full of pinned
+ * buffers, or another negative errno.
+ */
+int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
+		     struct p2pgpu_bo **out)
+{
+	struct ttm_operation_ctx ctx = { .interruptible = true };
+	struct ttm_placement *pl;
+	struct p2pgpu_bo *bo;
+	int ret;
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return -ENOMEM;
+
+	bo->requested = placement;
+	INIT_LIST_HEAD(&bo->attachments);
+	INIT_LIST_HEAD(&bo->ranges);
+	bo->tbo.base.funcs = &p2pgpu_gem_funcs;
+	drm_gem_private_object_init(&pdev->drm, &bo->tbo.base, size);
+
+	mutex_lock(&pdev->bos_lock);
+	list_add_tail(&bo->dev_link, &pdev->bos);
+	mutex_unlock(&pdev->bos_lock);
+
+	pl = p2pgpu_ttm_placement(placement);
+	/* on failure TTM calls p2pgpu_bo_destroy() */
+	ret = ttm_bo_init_reserved(&pdev->bdev, &bo->tbo, ttm_bo_type_device,
+				   pl, 0, &ctx, NULL, NULL, p2pgpu_bo_destroy);
+	if (ret) {
+		/* ttm_bo_validate() reports a full VRAM as -ENOMEM */
+		if (ret == -ENOMEM && placement == P2PGPU_PLACEMENT_VRAM)
+			ret = -ENOSPC;
+		return ret;
+	}
+	ttm_bo_unreserve(&bo->tbo);
+
+	*out = bo;
+	return 0;
+}
+
+/**
+ * p2pgpu_gem_prime_import - &drm_driver.gem_prime_import implementation
+ * @drm: the importing device
+ * @dmabuf: the dma-buf
+ *
+ * Only p2pgpu's own whole-buffer dma-bufs of the same device are imported:
+ * they resolve to the exported GEM object itself.
+ *
+ * Return: the GEM object (one reference) or ERR_PTR(-EOPNOTSUPP).
+ */
+struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,
+					       struct dma_buf *dmabuf)
+{
+	struct drm_gem_object *obj;
+
+	if (dmabuf->ops == &p2pgpu_dmabuf_ops) {
+		obj = dmabuf->priv;
+		if (obj->dev == drm) {
+			drm_gem_object_get(obj);
+			return obj;
+		}
+	}
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+/**
+ * p2pgpu_gem_create_ioctl - DRM_IOCTL_P2PGPU_GEM_CREATE
+ * @drm: the device
+ * @data: &struct drm_p2pgpu_gem_create
+ * @file: the caller
+ *
+ * Return: 0, -EINVAL, -E2BIG, -ENOSPC or -ENOMEM as the uapi documents.
+ */
+int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file)
+{
+	struct p2pgpu_device *pdev = to_p2pgpu(drm);
+	struct drm_p2pgpu_gem_create *args = data;
+	u64 size, limit, tt_size, pinned;
+	struct p2pgpu_bo *bo;
+	int ret;
+
+	if (args->flags || args->pad || !args->size)
+		return -EINVAL;
+
+	tt_size = (u64)pdev->tt_pages << PAGE_SHIFT;
+	switch (args->placement) {
+	case P2PGPU_PLACEMENT_VRAM:
+		limit = pdev->vram_size;
+		break;
+	case P2PGPU_PLACEMENT_SYSTEM:
+		limit = tt_size;
+		break;
+	case P2PGPU_PLACEMENT_VRAM_PREFERRED:
+		limit = max(pdev->vram_size, tt_size);
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	if (check_add_overflow(args->size, (u64)PAGE_SIZE - 1, &size))
+		return -E2BIG;
+	size &= PAGE_MASK;
+	if (size > limit)
+		return -E2BIG;
+
+	if (args->placement == P2PGPU_PLACEMENT_VRAM) {
+		/* nothing can be evicted from the pinned part of VRAM */
+		spin_lock(&pdev->pin_lock);
+		pinned = pdev->vram_pinned;
+		spin_unlock(&pdev->pin_lock);
+		if (size > pdev->vram_size - pinned)
+			return -ENOSPC;
+	}
+
+	ret = p2pgpu_bo_create(pdev, size, args->placement, &bo);
+	if (ret)
+		return ret;
+
+	ret = drm_gem_handle_create(file, &bo->tbo.base, &args->handle);
+	/* the handle holds the object now, or it is freed here */
+	drm_gem_object_put(&bo->tbo.base);
+	return ret;
+}
+
+/**
+ * p2pgpu_gem_mmap_offset_ioctl - DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET
+ * @drm: the device
+ * @data: &struct drm_p2pgpu_gem_mmap_offset
+ * @file: the caller
+ *
+ * Return: 0, -EINVAL for flags, -ENOENT for an unknown handle.
+ */
+int p2pgpu_gem_mmap_offset_ioctl(struct drm_device *drm, void *data,
+				 struct drm_file *file)
+{
+	struct drm_p2pgpu_gem_mmap_offset *args = data;
+	struct drm_gem_object *obj;
+
+	if (args->flags)
+		return -EINVAL;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	args->offset = drm_vma_node_offset_addr(&obj->vma_node);
+	drm_gem_object_put(obj);
+	return 0;
+}
+
+/**
+ * p2pgpu_gem_query_ioctl - DRM_IOCTL_P2PGPU_GEM_QUERY
+ * @drm: the device
+ * @data: &struct drm_p2pgpu_gem_query
+ * @file: the caller
+ *
+ * A snapshot under the BO's dma_resv of where it is and of every
+ * attachment of its dma-bufs.
+ *
+ * Return: 0, -EINVAL for pad, -ENOENT, -EFAULT, -ENOMEM, -EINTR.
+ */
+int p2pgpu_gem_query_ioctl(struct drm_device *drm, void *data,
+			   struct drm_file *file)
+{
+	struct drm_p2pgpu_gem_query *args = data;
+	struct drm_p2pgpu_attachment_info *infos = NULL;
+	struct drm_p2pgpu_attachment_info __user *uinfos;
+	struct drm_gem_object *obj;
+	struct p2pgpu_attach *rec;
+	struct p2pgpu_bo *bo;
+	u32 cap = args->num_attachments, n = 0;
+	int ret;
+
+	if (args->pad || args->pad2)
+		return -EINVAL;
+	uinfos = u64_to_user_ptr(args->attachments);
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	bo = gem_to_p2pgpu_bo(obj);
+
+	if (cap) {
+		/* a BO has few attachments; more than that cannot be filled */
+		cap = min_t(u32, cap, 1024);
+		infos = kvcalloc(cap, sizeof(*infos), GFP_KERNEL);
+		if (!infos) {
+			ret = -ENOMEM;
+			goto out_put;
+		}
+	}
+
+	ret = dma_resv_lock_interruptible(obj->resv, NULL);
+	if (ret)
+		goto out_free;
+
+	args->size = obj->size;
+	args->placement = p2pgpu_bo_in_vram(bo) ? P2PGPU_RESIDENT_VRAM :
+						  P2PGPU_RESIDENT_SYSTEM;
+	args->flags = 0;
+	if (bo->tbo.pin_count)
+		args->flags |= P2PGPU_BO_PINNED;
+	if (bo->dmabuf || !list_empty(&bo->ranges))
+		args->flags |= P2PGPU_BO_EXPORTED;
+	args->move_count = bo->move_count;
+	args->requested = bo->requested;
+
+	list_for_each_entry(rec, &bo->attachments, link) {
+		if (n < cap) {
+			struct drm_p2pgpu_attachment_info *info = &infos[n];
+
+			memcpy(info->importer, rec->importer,
+			       sizeof(info->importer));
+			memcpy(info->importer_driver, rec->importer_driver,
+			       sizeof(info->importer_driver));
+			info->decision = rec->decision;
+			info->mapping = rec->mapping;
+			info->reason = rec->reason;
+			info->distance = rec->distance;
+			info->flags = rec->flags;
+			info->map_count = rec->map_count;
+		}
+		n++;
+	}
+	dma_resv_unlock(obj->resv);
+
+	/* copy outside the lock: a fault must not happen under dma_resv */
+	if (min(n, cap) &&
+	    copy_to_user(uinfos, infos, min(n, cap) * sizeof(*infos)))
+		ret = -EFAULT;
+	args->num_attachments = n;
+
+out_free:
+	kvfree(infos);
+out_put:
+	drm_gem_object_put(obj);
+	return ret;
+}
+
+/**
+ * p2pgpu_gem_migrate_ioctl - DRM_IOCTL_P2PGPU_GEM_MIGRATE
+ * @drm: the device
+ * @data: &struct drm_p2pgpu_gem_migrate
+ * @file: the caller
+ *
+ * Moves a BO between VRAM and system memory; dynamic importers get
+ * move_notify from the move itself.
+ *
+ * Return: 0, -ENOENT, -EINVAL, -EBUSY (pinned elsewhere), -ENOSPC.
+ */
+int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
+			     struct drm_file *file)
+{
+	struct drm_p2pgpu_gem_migrate *args = data;
+	struct drm_gem_object *obj;
+	struct p2pgpu_bo *bo;
+	int ret;
+
+	if (args->placement != P2PGPU_PLACEMENT_VRAM &&
+	    args->placement != P2PGPU_PLACEMENT_SYSTEM)
+		return -EINVAL;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	bo = gem_to_p2pgpu_bo(obj);
+
+	/* a system-only buffer never goes to VRAM */
+	if (bo->requested == P2PGPU_PLACEMENT_SYSTEM &&
+	    args->placement == P2PGPU_PLACEMENT_VRAM) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+
+	ret = dma_resv_lock_interruptible(obj->resv, NULL);
+	if (ret)
+		goto out_put;
+	ret = p2pgpu_bo_validate(bo, args->placement, true);
+	dma_resv_unlock(obj->resv);
+
+out_put:
+	drm_gem_object_put(obj);
+	return ret;
+}

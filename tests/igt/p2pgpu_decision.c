@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pgpu's peer-to-peer decision, asked for a real PCI peer: the test-only
+ * p2p_test_importer.ko attaches p2pgpu dma-bufs dynamically for QEMU's edu
+ * device and reports what it was given (segments, DMA addresses, whether
+ * they are PCI bus addresses, move_notify calls). What is expected depends
+ * on the PCIe topology the VM was started with (P2PBUF_TOPOLOGY).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <xf86drm.h>
+
+#include "igt_subset.h"
+#include "p2pgpu_drm.h"
+
+#define TI_CTL "/sys/kernel/debug/p2p_test_importer/ctl"
+#define P2P_PARAM "/sys/module/p2pgpu/parameters/p2p"
+
+static int gpu = -1, ti = -1;
+static size_t pg;
+static struct drm_p2pgpu_device_query dq;
+static bool ti_loaded;
+
+/* what a p2p-capable importer gets in this topology */
+static struct {
+	const char *name;
+	uint32_t decision, reason;
+	bool bus;	/* PCI bus addresses into the BAR */
+	bool in_bar;	/* DMA addresses inside the BAR's bus range */
+} expect;
+
+struct ti_status {
+	int mapped, bus, peer2peer;
+	unsigned int nents, move_notify, maps;
+	unsigned int nsegs;
+	uint64_t addr[16];
+	uint32_t len[16];
+};
+
+static int ti_cmd(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[64];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (pwrite(ti, cmd, strlen(cmd), 0) < 0)
+		return -errno;
+	if (out) {
+		n = pread(ti, out, len - 1, 0);
+		igt_assert(n >= 0);
+		out[n] = '\0';
+	}
+	return 0;
+}
+
+static int ti_attach(int dmabuf, bool p2p)
+{
+	char out[128];
+	int ret, slot = -1, peer2peer = -1;
+
+	ret = ti_cmd(out, sizeof(out), "attach %d %d", dmabuf, p2p);
+	igt_assert_f(ret == 0, "attach: %s\n", strerror(-ret));
+	igt_assert_eq(sscanf(out, "ret 0 slot %d peer2peer %d", &slot,
+			     &peer2peer), 2);
+	return slot;
+}
+
+static void ti_do(const char *verb, int slot)
+{
+	int ret = ti_cmd(NULL, 0, "%s %d", verb, slot);
+
+	igt_assert_f(ret == 0, "%s %d: %s\n", verb, slot, strerror(-ret));
+}
+
+static void ti_status(int slot, struct ti_status *s)
+{
+	char out[2048], *line;
+
+	memset(s, 0, sizeof(*s));
+	igt_assert_eq(ti_cmd(out, sizeof(out), "status %d", slot), 0);
+	igt_assert_eq(sscanf(out, "ret 0 mapped %d nents %u bus %d move_notify %u maps %u peer2peer %d",
+			     &s->mapped, &s->nents, &s->bus, &s->move_notify,
+			     &s->maps, &s->peer2peer), 6);
+	for (line = strstr(out, "seg "); line && s->nsegs < 16;
+	     line = strstr(line + 1, "seg ")) {
+		unsigned long long addr;
+		unsigned int i, len;
+
+		igt_assert_eq(sscanf(line, "seg %u %llx %u", &i, &addr, &len), 3);
+		s->addr[s->nsegs] = addr;
+		s->len[s->nsegs++] = len;
+	}
+}
+
+static uint64_t ti_vmapsum(int slot)
+{
+	unsigned long long sum;
+	char out[128];
+
+	igt_assert_eq(ti_cmd(out, sizeof(out), "vmapsum %d", slot), 0);
+	igt_assert_eq(sscanf(out, "ret 0 sum %llu", &sum), 1);
+	return sum;
+}
+
+static uint32_t create(uint64_t size, uint32_t placement)
+{
+	struct drm_p2pgpu_gem_create c = { .size = size, .placement = placement };
+
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c), 0);
+	return c.handle;
+}
+
+static void gem_close(uint32_t handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_GEM_CLOSE, &c), 0);
+}
+
+static int export(uint32_t handle)
+{
+	int fd = -1;
+
+	igt_assert_eq(drmPrimeHandleToFD(gpu, handle, DRM_CLOEXEC | DRM_RDWR,
+					 &fd), 0);
+	return fd;
+}
+
+static uint32_t query(uint32_t handle, struct drm_p2pgpu_gem_query *q,
+		      struct drm_p2pgpu_attachment_info *infos, uint32_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->handle = handle;
+	q->num_attachments = cap;
+	q->attachments = (uintptr_t)infos;
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, q), 0);
+	return q->num_attachments;
+}
+
+static int __migrate(uint32_t handle, uint32_t placement)
+{
+	struct drm_p2pgpu_gem_migrate m = { handle, placement };
+
+	return drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m);
+}
+
+static uint64_t fill(uint32_t handle, size_t size, uint8_t seed)
+{
+	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
+	uint64_t sum = 0;
+	uint8_t *p;
+
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
+	igt_assert(p != MAP_FAILED);
+	for (size_t i = 0; i < size; i++) {
+		p[i] = (uint8_t)(seed + i * 13);
+		sum += p[i];
+	}
+	munmap(p, size);
+	return sum;
+}
+
+static bool in_bar(uint64_t addr, uint64_t len)
+{
+	return addr >= dq.bar_bus_addr &&
+	       addr + len <= dq.bar_bus_addr + dq.vram_size;
+}
+
+static bool p2p_expected(void)
+{
+	return expect.decision == P2PGPU_MAPPING_P2P;
+}
+
+static void set_p2p_param(bool on)
+{
+	int f = open(P2P_PARAM, O_WRONLY);
+
+	igt_assert(f >= 0);
+	igt_assert_eq(write(f, on ? "1" : "0", 1), 1);
+	close(f);
+}
+
+/* the mapping a p2p-capable importer got for a fresh VRAM buffer */
+static void check_p2p_mapping(const struct ti_status *s, uint64_t size)
+{
+	igt_assert(s->mapped);
+	igt_assert_eq(s->bus, expect.bus);
+	for (unsigned int i = 0; i < s->nsegs; i++) {
+		igt_info("seg %u: %#llx + %u\n", i,
+			 (unsigned long long)s->addr[i], s->len[i]);
+		igt_assert_eq(in_bar(s->addr[i], s->len[i]), expect.in_bar);
+	}
+	if (expect.in_bar)
+		/* the start of the buffer is where TTM put it in the BAR */
+		igt_assert_lte_u64(s->addr[0] + size,
+				   dq.bar_bus_addr + dq.vram_size);
+}
+
+static const char *const reason_names[] = {
+	"none", "importer-no-p2p", "importer-not-pci", "no-common-switch",
+	"acs-redirect", "kernel-no-p2pdma", "disabled-by-param",
+	"pinned-in-system", "system-placement", "map-refused",
+};
+
+/* whether a p2pgpu debugfs file lists an attachment of @importer for @reason */
+static bool debugfs_lists(const char *importer, uint32_t reason)
+{
+	char want[128], buf[8192];
+	bool found = false;
+	glob_t g;
+
+	snprintf(want, sizeof(want), "attachment %s ", importer);
+	if (glob("/sys/kernel/debug/dri/*/p2pgpu_bos", 0, NULL, &g))
+		return false;
+	for (size_t i = 0; i < g.gl_pathc && !found; i++) {
+		int f = open(g.gl_pathv[i], O_RDONLY);
+		ssize_t n;
+		char *line;
+
+		if (f < 0)
+			continue;
+		n = read(f, buf, sizeof(buf) - 1);
+		close(f);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		igt_debug("%s:\n%s", g.gl_pathv[i], buf);
+		for (line = strstr(buf, want); line && !found;
+		     line = strstr(line + 1, want)) {
+			char *end = strchr(line, '\n'), r[64];
+
+			snprintf(r, sizeof(r), " reason %s ", reason_names[reason]);
+			if (end)
+				*end = '\0';
+			found = strstr(line, r);
+			if (end)
+				*end = '\n';
+		}
+	}
+	globfree(&g);
+	return found;
+}
+
+static void load_importer(void)
+{
+	const char *dir = getenv("P2PBUF_KMOD_DIR");
+	char path[512];
+	int f;
+
+	igt_require_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
+	snprintf(path, sizeof(path), "%s/p2p_test_importer.ko", dir);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	igt_require_f(f >= 0, "%s was not built\n", path);
+	if (syscall(SYS_finit_module, f, "", 0) == 0)
+		ti_loaded = true;
+	else
+		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
+			     strerror(errno));
+	close(f);
+	ti = open(TI_CTL, O_RDWR);
+	igt_assert_f(ti >= 0, "%s: %s\n", TI_CTL, strerror(errno));
+}
+
+igt_main
+{
+	igt_fixture {
+		const char *topo = getenv("P2PBUF_TOPOLOGY");
+
+		pg = getpagesize();
+		gpu = __drm_open_driver(DRIVER_ANY);
+		igt_require_f(gpu >= 0, "no p2pgpu device\n");
+		igt_require_f(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY,
+				       &dq) == 0,
+			      "the DRM device is not p2pgpu\n");
+		igt_require_f(topo, "P2PBUF_TOPOLOGY not set: run under the VM harness\n");
+		expect.name = topo;
+		expect.decision = P2PGPU_MAPPING_P2P;
+		expect.reason = P2PGPU_REASON_NONE;
+		if (!strcmp(topo, "switch")) {
+			expect.bus = true;
+			expect.in_bar = true;
+		} else if (!strcmp(topo, "hostbridge")) {
+			/* no IOMMU: the CPU physical address, not a bus address */
+			expect.in_bar = true;
+		} else if (!strcmp(topo, "iommu")) {
+			/* IOVAs, nowhere near the BAR */
+		} else if (!strcmp(topo, "rootports")) {
+			expect.decision = P2PGPU_MAPPING_STAGED;
+			expect.reason = P2PGPU_REASON_NO_COMMON_SWITCH;
+		} else if (!strcmp(topo, "stock")) {
+			expect.decision = P2PGPU_MAPPING_STAGED;
+			expect.reason = P2PGPU_REASON_KERNEL_NO_P2PDMA;
+		} else {
+			igt_require_f(false, "no expectations for topology %s\n", topo);
+		}
+		load_importer();
+	}
+
+	igt_describe("a p2p importer of a fresh VRAM buffer: the topology's decision, one segment");
+	igt_subtest("p2p-importer") {
+		size_t size = 64 << 10;	/* the edu device's 64 KiB segment limit */
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_attachment_info info;
+		struct drm_p2pgpu_gem_query q;
+		struct ti_status s;
+		int fd = export(h), slot;
+
+		slot = ti_attach(fd, true);
+		igt_assert_eq_u32(query(h, &q, &info, 1), 1);
+		igt_info("%s: importer %s (%s) decision %u reason %u distance %d\n",
+			 expect.name, info.importer, info.importer_driver,
+			 info.decision, info.reason, info.distance);
+		igt_assert_eq_u32(info.decision, expect.decision);
+		igt_assert_eq_u32(info.reason, expect.reason);
+		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_NONE);
+		igt_assert_eq_u32(info.map_count, 0);
+		igt_assert_eq_u32(info.flags, P2PGPU_ATTACH_DYNAMIC |
+						P2PGPU_ATTACH_PEER2PEER);
+		igt_assert_eq(info.distance >= 0, p2p_expected());
+		ti_status(slot, &s);
+		/* staged importers learn it from peer2peer */
+		igt_assert_eq(s.peer2peer, p2p_expected());
+
+		ti_do("map", slot);
+		ti_status(slot, &s);
+		query(h, &q, &info, 1);
+		igt_assert_eq_u32(info.map_count, 1);
+		if (p2p_expected()) {
+			check_p2p_mapping(&s, size);
+			igt_assert_eq(s.nents, 1);
+			igt_assert_eq_u32(s.len[0], size);
+			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_P2P);
+			igt_assert_eq_u32(!!(info.flags & P2PGPU_ATTACH_BUS_ADDR),
+					  expect.bus);
+			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_VRAM);
+			igt_assert_eq_u32(q.move_count, 0);
+		} else {
+			igt_assert(s.mapped && !s.bus);
+			for (unsigned int i = 0; i < s.nsegs; i++)
+				igt_assert(!in_bar(s.addr[i], s.len[i]));
+			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_STAGED);
+			igt_assert(!(info.flags & P2PGPU_ATTACH_BUS_ADDR));
+			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
+			igt_assert_eq_u32(q.move_count, 1);
+		}
+		igt_assert(debugfs_lists(info.importer, info.reason));
+		ti_do("unmap", slot);
+		query(h, &q, &info, 1);
+		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_NONE);
+		ti_do("detach", slot);
+		igt_assert_eq_u32(query(h, &q, NULL, 0), 0);
+		close(fd);
+		gem_close(h);
+	}
+
+	igt_describe("an importer without allow_peer2peer is staged: IMPORTER_NO_P2P");
+	igt_subtest("no-p2p-importer") {
+		size_t size = 256 << 10;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_attachment_info info;
+		struct drm_p2pgpu_gem_query q;
+		struct ti_status s;
+		int fd = export(h), slot;
+
+		slot = ti_attach(fd, false);
+		query(h, &q, &info, 1);
+		igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_STAGED);
+		igt_assert_eq_u32(info.reason, P2PGPU_REASON_IMPORTER_NO_P2P);
+		igt_assert_eq_u32(info.flags, P2PGPU_ATTACH_DYNAMIC);
+		ti_do("map", slot);
+		ti_status(slot, &s);
+		igt_assert(s.mapped && !s.bus && !s.peer2peer);
+		for (unsigned int i = 0; i < s.nsegs; i++)
+			igt_assert(!in_bar(s.addr[i], s.len[i]));
+		query(h, &q, &info, 1);
+		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
+		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_STAGED);
+		ti_do("detach", slot);
+		close(fd);
+		gem_close(h);
+	}
+
+	igt_describe("a system-only buffer is staged: SYSTEM_PLACEMENT");
+	igt_subtest("system-placement") {
+		uint32_t h = create(64 << 10, P2PGPU_PLACEMENT_SYSTEM);
+		struct drm_p2pgpu_attachment_info info;
+		struct drm_p2pgpu_gem_query q;
+		int fd = export(h), slot;
+
+		slot = ti_attach(fd, true);
+		query(h, &q, &info, 1);
+		igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_STAGED);
+		/* the kernel's missing support is found first */
+		igt_assert_eq_u32(info.reason,
+				  dq.caps & P2PGPU_CAP_P2PDMA ?
+				  P2PGPU_REASON_SYSTEM_PLACEMENT :
+				  P2PGPU_REASON_KERNEL_NO_P2PDMA);
+		ti_do("detach", slot);
+		close(fd);
+		gem_close(h);
+	}
+
+	igt_describe("p2p=0 stages every new attachment: DISABLED_BY_PARAM");
+	igt_subtest("disabled-by-param") {
+		uint32_t h = create(64 << 10, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_attachment_info info[2];
+		struct drm_p2pgpu_device_query d = {};
+		struct drm_p2pgpu_gem_query q;
+		int fd = export(h), s1, s2;
+
+		set_p2p_param(false);
+		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
+		s1 = ti_attach(fd, true);
+		set_p2p_param(true);
+		igt_assert(!(d.caps & P2PGPU_CAP_P2P_ENABLED));
+		s2 = ti_attach(fd, true);
+		igt_assert_eq_u32(query(h, &q, info, 2), 2);
+		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_STAGED);
+		igt_assert_eq_u32(info[0].reason,
+				  dq.caps & P2PGPU_CAP_P2PDMA ?
+				  P2PGPU_REASON_DISABLED_BY_PARAM :
+				  P2PGPU_REASON_KERNEL_NO_P2PDMA);
+		/* decided at attach time: the second one got the parameter back */
+		igt_assert_eq_u32(info[1].decision, expect.decision);
+		igt_assert_eq_u32(info[1].reason, expect.reason);
+		ti_do("detach", s1);
+		ti_do("detach", s2);
+		close(fd);
+		gem_close(h);
+	}
+
+	igt_describe("MIGRATE sends move_notify; the importer re-maps where the buffer is");
+	igt_subtest("move-notify") {
+		size_t size = 64 << 10;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_attachment_info info;
+		struct drm_p2pgpu_gem_query q;
+		struct ti_status s;
+		unsigned int before;
+		int fd = export(h), slot;
+
+		slot = ti_attach(fd, true);
+		ti_do("map", slot);
+		ti_status(slot, &s);
+		igt_assert(s.mapped);
+		before = s.move_notify;
+
+		if (!(dq.caps & P2PGPU_CAP_MOVE_NOTIFY)) {
+			/* the core pinned the buffer for the mapping */
+			query(h, &q, NULL, 0);
+			igt_assert(q.flags & P2PGPU_BO_PINNED);
+			p2p_assert_errno(__migrate(h, p2p_expected() ?
+						   P2PGPU_PLACEMENT_SYSTEM :
+						   P2PGPU_PLACEMENT_VRAM),
+					 EBUSY);
+			ti_status(slot, &s);
+			igt_assert(s.mapped);
+			igt_assert_eq(s.move_notify, before);
+			ti_do("detach", slot);
+			query(h, &q, NULL, 0);
+			igt_assert(!(q.flags & P2PGPU_BO_PINNED));
+			close(fd);
+			gem_close(h);
+			return;
+		}
+
+		/* wherever it is now, move it to the other place */
+		query(h, &q, NULL, 0);
+		igt_assert_eq(__migrate(h, q.placement == P2PGPU_RESIDENT_VRAM ?
+					P2PGPU_PLACEMENT_SYSTEM :
+					P2PGPU_PLACEMENT_VRAM), 0);
+		ti_status(slot, &s);
+		igt_assert_eq(s.move_notify, before + 1);
+		igt_assert(!s.mapped);
+
+		if (p2p_expected()) {
+			/* p2p attachments take the buffer where it is: system */
+			ti_do("map", slot);
+			ti_status(slot, &s);
+			igt_assert(s.mapped && !s.bus);
+			igt_assert_eq(s.move_notify, before + 1);
+			query(h, &q, &info, 1);
+			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
+			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_STAGED);
+			igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_P2P);
+
+			igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+			ti_status(slot, &s);
+			igt_assert_eq(s.move_notify, before + 2);
+			igt_assert(!s.mapped);
+			ti_do("map", slot);
+			ti_status(slot, &s);
+			check_p2p_mapping(&s, size);
+			query(h, &q, &info, 1);
+			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_P2P);
+			igt_assert_eq_u32(info.map_count, 3);
+		} else {
+			/* staged: mapping moves it back to system memory */
+			ti_do("map", slot);
+			ti_status(slot, &s);
+			igt_assert(s.mapped && !s.bus);
+			query(h, &q, NULL, 0);
+			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
+		}
+		ti_do("detach", slot);
+		close(fd);
+		gem_close(h);
+	}
+
+	igt_describe("mapping for a staged importer moves the buffer: the p2p importer is notified");
+	igt_subtest("mixed-importers") {
+		size_t size = 64 << 10;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_attachment_info info[2];
+		struct drm_p2pgpu_gem_query q;
+		struct ti_status s;
+		int fd = export(h), sp, ss;
+
+		igt_require_f(p2p_expected() &&
+			      (dq.caps & P2PGPU_CAP_MOVE_NOTIFY),
+			      "no peer-to-peer in topology %s\n", expect.name);
+		sp = ti_attach(fd, true);
+		ss = ti_attach(fd, false);
+		ti_do("map", sp);
+		ti_status(sp, &s);
+		igt_assert(s.mapped);
+		igt_assert_eq(s.move_notify, 0);
+
+		ti_do("map", ss);
+		ti_status(sp, &s);
+		igt_assert(!s.mapped);
+		igt_assert_eq(s.move_notify, 1);
+		igt_assert_eq_u32(query(h, &q, info, 2), 2);
+		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
+		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_P2P);
+		igt_assert_eq_u32(info[0].mapping, P2PGPU_MAPPING_NONE);
+		igt_assert_eq_u32(info[1].decision, P2PGPU_MAPPING_STAGED);
+		igt_assert_eq_u32(info[1].mapping, P2PGPU_MAPPING_STAGED);
+
+		ti_do("detach", ss);
+		ti_do("detach", sp);
+		close(fd);
+		gem_close(h);
+	}
+
+	igt_describe("pins: VRAM when every importer is p2p, capped; MIGRATE gets -EBUSY");
+	igt_subtest("pin") {
+		size_t size = 1 << 20;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t big = create(dq.vram_pin_limit + pg, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_device_query d = {};
+		struct drm_p2pgpu_gem_query q;
+		int fd = export(h), fdb = export(big), slot, sb, ret;
+		bool vram = p2p_expected() && (dq.caps & P2PGPU_CAP_MOVE_NOTIFY);
+
+		slot = ti_attach(fd, true);
+		ti_do("pin", slot);
+		query(h, &q, NULL, 0);
+		igt_assert(q.flags & P2PGPU_BO_PINNED);
+		igt_assert_eq_u32(q.placement, vram ? P2PGPU_RESIDENT_VRAM :
+						      P2PGPU_RESIDENT_SYSTEM);
+		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
+		igt_assert_eq_u64(d.vram_pinned, vram ? size : 0);
+		p2p_assert_errno(__migrate(h, vram ? P2PGPU_PLACEMENT_SYSTEM :
+					   P2PGPU_PLACEMENT_VRAM), EBUSY);
+
+		/* past the cap */
+		sb = ti_attach(fdb, true);
+		ret = ti_cmd(NULL, 0, "pin %d", sb);
+		igt_assert_eq(ret, vram ? -ENOSPC : 0);
+		if (!ret)
+			ti_do("unpin", sb);
+		ti_do("detach", sb);
+
+		ti_do("unpin", slot);
+		query(h, &q, NULL, 0);
+		igt_assert(!(q.flags & P2PGPU_BO_PINNED));
+		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
+		igt_assert_eq_u64(d.vram_pinned, 0);
+		ti_do("detach", slot);
+		close(fdb);
+		close(fd);
+		gem_close(big);
+		gem_close(h);
+	}
+
+	igt_describe("dma_buf_vmap reads what the CPU wrote, whole buffers and ranges");
+	igt_subtest("vmap") {
+		size_t size = 128 << 10;
+		uint32_t hv = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t hs = create(size, P2PGPU_PLACEMENT_SYSTEM);
+		uint64_t sv = fill(hv, size, 1), ss = fill(hs, size, 2), sr = 0;
+		struct drm_p2pgpu_gem_export_range r = {
+			.handle = hv, .flags = DRM_CLOEXEC | DRM_RDWR,
+			.offset = 4 * pg, .length = 2 * pg,
+		};
+		int fv = export(hv), fs = export(hs), a, b, c;
+
+		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r), 0);
+		for (size_t i = r.offset; i < r.offset + r.length; i++)
+			sr += (uint8_t)(1 + i * 13);
+		a = ti_attach(fv, true);
+		b = ti_attach(fs, false);
+		c = ti_attach(r.fd, true);
+		igt_assert_eq_u64(ti_vmapsum(a), sv);
+		igt_assert_eq_u64(ti_vmapsum(b), ss);
+		igt_assert_eq_u64(ti_vmapsum(c), sr);
+		ti_do("detach", a);
+		ti_do("detach", b);
+		ti_do("detach", c);
+		close(r.fd);
+		close(fv);
+		close(fs);
+		gem_close(hv);
+		gem_close(hs);
+	}
+
+	igt_fixture {
+		close(ti);
+		if (ti_loaded)
+			igt_assert_f(syscall(SYS_delete_module, "p2p_test_importer",
+					     O_NONBLOCK) == 0,
+				     "unloading p2p_test_importer: %s\n",
+				     strerror(errno));
+		close(gpu);
+	}
+}

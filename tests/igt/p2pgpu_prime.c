@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pgpu PRIME: whole-buffer export and self-import, a static importer
+ * (vgem) that is staged in system memory with the reason recorded, sub-range
+ * exports, CPU access through the dma-buf (mmap, DMA_BUF_IOCTL_SYNC) that
+ * stays coherent across migrations.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/dma-buf.h>
+#include <xf86drm.h>
+
+#include "igt_subset.h"
+#include "p2pgpu_drm.h"
+
+static int gpu = -1;
+static size_t pg;
+static struct drm_p2pgpu_device_query dq;
+
+static uint32_t create(uint64_t size, uint32_t placement)
+{
+	struct drm_p2pgpu_gem_create c = { .size = size, .placement = placement };
+
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c), 0);
+	return c.handle;
+}
+
+static void gem_close(int fd, uint32_t handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	igt_assert_eq(drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &c), 0);
+}
+
+static uint8_t *map(uint32_t handle, size_t size)
+{
+	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
+	void *p;
+
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
+	igt_assert(p != MAP_FAILED);
+	return p;
+}
+
+static uint8_t *map_dmabuf(int dmabuf, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+
+	igt_assert(p != MAP_FAILED);
+	return p;
+}
+
+static uint32_t query(uint32_t handle, struct drm_p2pgpu_gem_query *q,
+		      struct drm_p2pgpu_attachment_info *infos, uint32_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->handle = handle;
+	q->num_attachments = cap;
+	q->attachments = (uintptr_t)infos;
+	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, q), 0);
+	return q->num_attachments;
+}
+
+static int __migrate(uint32_t handle, uint32_t placement)
+{
+	struct drm_p2pgpu_gem_migrate m = { handle, placement };
+
+	return drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m);
+}
+
+static int export(uint32_t handle)
+{
+	int fd = -1;
+
+	igt_assert_eq(drmPrimeHandleToFD(gpu, handle, DRM_CLOEXEC | DRM_RDWR,
+					 &fd), 0);
+	igt_assert(fd >= 0);
+	return fd;
+}
+
+static int __export_range(uint32_t handle, uint64_t offset, uint64_t length,
+			  int *fd)
+{
+	struct drm_p2pgpu_gem_export_range r = {
+		.handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR,
+		.offset = offset, .length = length, .fd = -1,
+	};
+	int ret = drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r);
+
+	if (!ret)
+		*fd = r.fd;
+	return ret;
+}
+
+static void fill(uint8_t *p, size_t size, uint8_t seed)
+{
+	for (size_t i = 0; i < size; i++)
+		p[i] = (uint8_t)(seed + i * 7 + (i >> 12));
+}
+
+static void check(const uint8_t *p, size_t size, uint8_t seed, size_t first)
+{
+	for (size_t i = 0; i < size; i++) {
+		uint8_t want = (uint8_t)(seed + (first + i) * 7 + ((first + i) >> 12));
+
+		igt_assert_f(p[i] == want, "byte %zu: %#x, expected %#x\n",
+			     first + i, p[i], want);
+	}
+}
+
+static void sync_dmabuf(int fd, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	igt_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0);
+}
+
+igt_main
+{
+	igt_fixture {
+		pg = getpagesize();
+		gpu = __drm_open_driver(DRIVER_ANY);
+		igt_require_f(gpu >= 0, "no p2pgpu device\n");
+		igt_require_f(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY,
+				       &dq) == 0,
+			      "the DRM device is not p2pgpu\n");
+	}
+
+	igt_describe("PRIME export, and import into the same device gives the same handle");
+	igt_subtest("self-import") {
+		uint32_t h = create(16 * pg, P2PGPU_PLACEMENT_VRAM), h2 = 0;
+		struct drm_p2pgpu_gem_query q;
+		struct stat a, b;
+		int fd = export(h), fd2 = export(h);
+
+		igt_assert_eq(fstat(fd, &a), 0);
+		igt_assert_eq(fstat(fd2, &b), 0);
+		igt_assert_eq_u64(a.st_ino, b.st_ino);
+		igt_assert_eq_u64(lseek(fd, 0, SEEK_END), 16 * pg);
+		igt_assert_eq(drmPrimeFDToHandle(gpu, fd, &h2), 0);
+		igt_assert_eq_u32(h2, h);
+		query(h, &q, NULL, 0);
+		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED);
+		igt_assert_eq_u32(q.num_attachments, 0);
+
+		/* another file of the same device imports the same object */
+		{
+			int other = __drm_open_driver(DRIVER_ANY);
+			uint32_t h3 = 0;
+
+			igt_assert(other >= 0);
+			igt_assert_eq(drmPrimeFDToHandle(other, fd, &h3), 0);
+			igt_assert(h3);
+			query(h, &q, NULL, 0);
+			igt_assert_eq_u32(q.num_attachments, 0);
+			close(other);
+		}
+		close(fd);
+		close(fd2);
+		gem_close(gpu, h);
+	}
+
+	igt_describe("the dma-buf's mmap and the GEM mmap show the same bytes");
+	igt_subtest("dmabuf-mmap") {
+		size_t size = 64 * pg;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint8_t *g = map(h, size), *d;
+		int fd = export(h);
+
+		fill(g, size, 3);
+		d = map_dmabuf(fd, size);
+		sync_dmabuf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		check(d, size, 3, 0);
+		sync_dmabuf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		sync_dmabuf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		fill(d, size, 9);
+		sync_dmabuf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		check(g, size, 9, 0);
+
+		/* both mappings follow the buffer to system memory and back */
+		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		check(d, size, 9, 0);
+		fill(g, size, 11);
+		check(d, size, 11, 0);
+		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+		check(d, size, 11, 0);
+		fill(d, size, 13);
+		check(g, size, 13, 0);
+
+		/* past the end, and private mappings, are refused */
+		igt_assert(mmap(NULL, size + pg, PROT_READ, MAP_SHARED, fd, 0) ==
+			   MAP_FAILED);
+		igt_assert(mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+				fd, 0) == MAP_FAILED);
+
+		munmap(d, size);
+		munmap(g, size);
+		close(fd);
+		gem_close(gpu, h);
+	}
+
+	igt_describe("DMA_BUF_IOCTL_SYNC accepts valid flags and rejects others");
+	igt_subtest("dmabuf-sync") {
+		uint32_t h = create(pg, P2PGPU_PLACEMENT_SYSTEM);
+		int fd = export(h);
+		struct dma_buf_sync s = { .flags = ~0ull };
+
+		sync_dmabuf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+		sync_dmabuf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		p2p_assert_errno(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), EINVAL);
+		close(fd);
+		gem_close(gpu, h);
+	}
+
+	igt_describe("vgem, a static importer, is staged in system memory: IMPORTER_NO_P2P");
+	igt_subtest("vgem-import") {
+		size_t size = 32 * pg;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM), vh = 0;
+		struct drm_p2pgpu_attachment_info info[2];
+		struct drm_p2pgpu_gem_query q;
+		uint8_t *g = map(h, size);
+		int vgem, fd;
+
+		fill(g, size, 21);
+		vgem = drm_open_driver(DRIVER_VGEM);
+		fd = export(h);
+		igt_assert_eq(drmPrimeFDToHandle(vgem, fd, &vh), 0);
+
+		memset(info, 0xff, sizeof(info));
+		igt_assert_eq_u32(query(h, &q, info, 2), 1);
+		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED | P2PGPU_BO_PINNED);
+		/* a static importer pins; it cannot reach VRAM: system memory */
+		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
+		igt_assert_eq_u32(q.move_count, 1);
+		igt_info("importer %s driver '%s' distance %d\n", info[0].importer,
+			 info[0].importer_driver, info[0].distance);
+		igt_assert(!strcmp(info[0].importer, "vgem"));
+		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_STAGED);
+		igt_assert_eq_u32(info[0].reason, P2PGPU_REASON_IMPORTER_NO_P2P);
+		igt_assert_eq_u32(info[0].mapping, P2PGPU_MAPPING_STAGED);
+		igt_assert_eq_u32(info[0].flags, 0);
+		igt_assert_eq_u32(info[0].map_count, 1);
+		igt_assert_eq(info[0].distance, -1);
+		/* untouched past the capacity */
+		igt_assert_eq_u32(info[1].decision, ~0u);
+
+		/* only the count is asked for */
+		igt_assert_eq_u32(query(h, &q, NULL, 0), 1);
+		/* a bad array is reported */
+		q = (struct drm_p2pgpu_gem_query){ .handle = h,
+			.num_attachments = 1, .attachments = 8 };
+		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, &q),
+				 EFAULT);
+
+		/* pinned by the importer: it stays */
+		p2p_assert_errno(__migrate(h, P2PGPU_PLACEMENT_VRAM), EBUSY);
+		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		check(g, size, 21, 0);
+
+		/* the importer lets go: unpinned, still exported by the handle */
+		close(fd);
+		gem_close(vgem, vh);
+		igt_assert_eq_u32(query(h, &q, NULL, 0), 0);
+		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED);
+		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+		query(h, &q, NULL, 0);
+		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_VRAM);
+		igt_assert_eq_u32(q.move_count, 2);
+		check(g, size, 21, 0);
+		close(vgem);
+		munmap(g, size);
+		gem_close(gpu, h);
+	}
+
+	igt_describe("sub-range export: bounds, contents, size, attachments on the buffer");
+	igt_subtest("export-range") {
+		size_t size = 16 * pg, off = 4 * pg, len = 8 * pg;
+		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM_PREFERRED), vh;
+		struct drm_p2pgpu_attachment_info info[1];
+		struct drm_p2pgpu_gem_query q;
+		uint8_t *g = map(h, size), *r;
+		int fd = -1, fd2 = -1, vgem;
+
+		fill(g, size, 33);
+		igt_assert_eq(__export_range(h, off, len, &fd), 0);
+		igt_assert_eq_u64(lseek(fd, 0, SEEK_END), len);
+		query(h, &q, NULL, 0);
+		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED);
+
+		r = map_dmabuf(fd, len);
+		check(r, len, 33, off);
+		igt_assert(mmap(NULL, len + pg, PROT_READ, MAP_SHARED, fd, 0) ==
+			   MAP_FAILED);
+		/* an offset into the range */
+		{
+			uint8_t *r2 = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd,
+					   2 * pg);
+
+			igt_assert(r2 != MAP_FAILED);
+			check(r2, pg, 33, off + 2 * pg);
+			munmap(r2, pg);
+		}
+
+		/* the range follows the buffer */
+		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		fill(g, size, 35);
+		check(r, len, 35, off);
+		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+		check(r, len, 35, off);
+
+		/* the whole buffer as a range, and the last page */
+		igt_assert_eq(__export_range(h, 0, size, &fd2), 0);
+		close(fd2);
+		igt_assert_eq(__export_range(h, size - pg, pg, &fd2), 0);
+		close(fd2);
+
+		/* an importer of the range is an attachment of the buffer */
+		vgem = drm_open_driver(DRIVER_VGEM);
+		igt_assert_eq(drmPrimeFDToHandle(vgem, fd, &vh), 0);
+		igt_assert_eq_u32(query(h, &q, info, 1), 1);
+		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_STAGED);
+		igt_assert_eq_u32(info[0].reason, P2PGPU_REASON_IMPORTER_NO_P2P);
+		igt_assert(q.flags & P2PGPU_BO_PINNED);
+		check(r, len, 35, off);
+		gem_close(vgem, vh);
+		close(vgem);
+
+		/* the dma-buf outlives the handle and the mapping outlives both */
+		munmap(g, size);
+		gem_close(gpu, h);
+		check(r, len, 35, off);
+		close(fd);
+		check(r, len, 35, off);
+		munmap(r, len);
+	}
+
+	igt_fixture {
+		close(gpu);
+	}
+}
