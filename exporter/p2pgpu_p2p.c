@@ -8,6 +8,7 @@
  */
 #include <linux/mm.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -60,6 +61,8 @@ void p2pgpu_p2p_init(struct p2pgpu_device *pdev)
 			 ret);
 }
 
+static DEFINE_RATELIMIT_STATE(p2pgpu_refusal_ratelimit, 60 * HZ, 3);
+
 /* whether a PCI bridge (not just the host bridge) is upstream of both */
 static bool p2pgpu_share_bridge(struct pci_dev *a, struct pci_dev *b)
 {
@@ -95,6 +98,14 @@ void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 			rec->distance = pci_p2pdma_distance(pdev->pdev,
 							    attach->dev,
 							    false);
+		/*
+		 * Let the P2PDMA core say in the log why it refuses (no common
+		 * upstream bridge, host bridge not allow-listed, ACS), once in
+		 * a while: the same importer may attach again and again.
+		 */
+		if (pdev->p2pdma && rec->distance < 0 && attach->peer2peer &&
+		    __ratelimit(&p2pgpu_refusal_ratelimit))
+			pci_p2pdma_distance(pdev->pdev, attach->dev, true);
 	}
 
 	if (!attach->peer2peer)

@@ -46,26 +46,33 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	mr->invalidate_count++;
-	/* nothing to invalidate before the first use */
-	if (!mr->map_count)
+	/*
+	 * Nothing mapped, nothing to invalidate: before the first use, and
+	 * while our own map makes the exporter move the buffer (staging).
+	 */
+	if (!mr->sgt)
 		return;
+	mr->invalidate_count++;
 	p2prdma_dmabuf_unmap(mr);
 	mr->invalidated = true;
 }
 
 /**
- * p2prdma_pinned_move_notify() - must never be called for a pinned buffer
+ * p2prdma_pinned_move_notify() - must never be called for a mapped pinned buffer
  * @attach: our attachment.
  *
- * A pinned buffer cannot move; an exporter that still moves it is broken.
- * The mapping is kept (as ib_umem does) and the event counted.
+ * The exporter may move the buffer while pinning it (into the placement
+ * it pins it in), before we map: nothing to do then. Once mapped, a pinned
+ * buffer cannot move; an exporter that still moves it is broken. The
+ * mapping is kept (as ib_umem does) and the event counted.
  */
 static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
 {
 	struct p2prdma_mr *mr = attach->importer_priv;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
+	if (!mr->sgt)
+		return;
 	mr->invalidate_count++;
 	dev_warn_once(p2prdma_dma_dev(mr->pdev),
 		      "move_notify on a pinned dma-buf\n");

@@ -104,7 +104,7 @@ struct p2prdma_dereg_mr {
  * @backing: [out] P2PRDMA_BACKING_*.
  * @num_segments: [out] contiguous DMA segments of the current mapping.
  * @map_count: [out] times the region was mapped (first map included).
- * @invalidate_count: [out] move_notify calls received.
+ * @invalidate_count: [out] mappings move_notify invalidated.
  * @pad: must be zero.
  *
  * Errors: -ENOENT no such region; -EINVAL pad.

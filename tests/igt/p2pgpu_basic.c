@@ -16,57 +16,12 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
-#include "p2pgpu_drm.h"
+#include "p2pgpu_igt.h"
 
 static int gpu = -1;
 static size_t pg;
 static struct drm_p2pgpu_device_query dq;
 static const char *topo;
-
-static int __create(uint64_t size, uint32_t placement, uint32_t *handle)
-{
-	struct drm_p2pgpu_gem_create c = { .size = size, .placement = placement };
-	int ret = drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c);
-
-	if (!ret && handle)
-		*handle = c.handle;
-	return ret;
-}
-
-static uint32_t create(uint64_t size, uint32_t placement)
-{
-	uint32_t h = 0;
-
-	igt_assert_eq(__create(size, placement, &h), 0);
-	igt_assert(h);
-	return h;
-}
-
-static void gem_close(uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_GEM_CLOSE, &c), 0);
-}
-
-static void *map(uint32_t handle, size_t size)
-{
-	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
-	void *p;
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
-	igt_assert(mo.offset && !(mo.offset % pg));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
-	igt_assert(p != MAP_FAILED);
-	return p;
-}
-
-static void query(uint32_t handle, struct drm_p2pgpu_gem_query *q)
-{
-	memset(q, 0, sizeof(*q));
-	q->handle = handle;
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, q), 0);
-}
 
 static void fill(uint32_t *p, size_t size, uint32_t seed)
 {
@@ -91,10 +46,10 @@ static void create_mmap(uint32_t placement, uint32_t resident)
 {
 	size_t size = 1024 * 1024 + 3 * pg;
 	struct drm_p2pgpu_gem_query q;
-	uint32_t h = create(size - 100, placement);
+	uint32_t h = p2pgpu_create(gpu, size - 100, placement);
 	uint32_t *p;
 
-	query(h, &q);
+	p2pgpu_query(gpu, h, &q, NULL, 0);
 	igt_assert_eq_u64(q.size, size);
 	igt_assert_eq_u32(q.placement, resident);
 	igt_assert_eq_u32(q.requested, placement);
@@ -102,17 +57,17 @@ static void create_mmap(uint32_t placement, uint32_t resident)
 	igt_assert_eq_u32(q.move_count, 0);
 	igt_assert_eq_u32(q.num_attachments, 0);
 
-	p = map(h, size);
+	p = p2pgpu_mmap(gpu, h, size);
 	/* a new buffer is zeroed, wherever it is */
 	for (size_t i = 0; i < size / 4; i++)
 		igt_assert_eq_u32(p[i], 0);
 	fill(p, size, placement * 77);
 	igt_assert_eq(munmap(p, size), 0);
 
-	p = map(h, size);
+	p = p2pgpu_mmap(gpu, h, size);
 	check(p, size, placement * 77);
 	igt_assert_eq(munmap(p, size), 0);
-	gem_close(h);
+	p2pgpu_gem_close(gpu, h);
 }
 
 igt_main
@@ -170,10 +125,10 @@ igt_main
 		uint32_t h;
 
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &a), 0);
-		h = create(4 << 20, P2PGPU_PLACEMENT_VRAM);
+		h = p2pgpu_create(gpu, 4 << 20, P2PGPU_PLACEMENT_VRAM);
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &b), 0);
 		igt_assert_eq_u64(b.vram_used, a.vram_used + (4 << 20));
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &b), 0);
 		igt_assert_eq_u64(b.vram_used, a.vram_used);
 	}
@@ -190,17 +145,17 @@ igt_main
 			.placement = P2PGPU_PLACEMENT_VRAM, .pad = 1 };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c),
 				 EINVAL);
-		p2p_assert_errno(__create(0, P2PGPU_PLACEMENT_VRAM, NULL), EINVAL);
-		p2p_assert_errno(__create(pg, 0, NULL), EINVAL);
-		p2p_assert_errno(__create(pg, 4, NULL), EINVAL);
-		p2p_assert_errno(__create(pg, ~0u, NULL), EINVAL);
-		p2p_assert_errno(__create(dq.vram_size + 1, P2PGPU_PLACEMENT_VRAM,
+		p2p_assert_errno(__p2pgpu_create(gpu, 0, P2PGPU_PLACEMENT_VRAM, NULL), EINVAL);
+		p2p_assert_errno(__p2pgpu_create(gpu, pg, 0, NULL), EINVAL);
+		p2p_assert_errno(__p2pgpu_create(gpu, pg, 4, NULL), EINVAL);
+		p2p_assert_errno(__p2pgpu_create(gpu, pg, ~0u, NULL), EINVAL);
+		p2p_assert_errno(__p2pgpu_create(gpu, dq.vram_size + 1, P2PGPU_PLACEMENT_VRAM,
 					  NULL), E2BIG);
-		p2p_assert_errno(__create(~0ull, P2PGPU_PLACEMENT_VRAM, NULL),
+		p2p_assert_errno(__p2pgpu_create(gpu, ~0ull, P2PGPU_PLACEMENT_VRAM, NULL),
 				 E2BIG);
-		p2p_assert_errno(__create(~0ull - pg, P2PGPU_PLACEMENT_SYSTEM,
+		p2p_assert_errno(__p2pgpu_create(gpu, ~0ull - pg, P2PGPU_PLACEMENT_SYSTEM,
 					  NULL), E2BIG);
-		p2p_assert_errno(__create(1ull << 60,
+		p2p_assert_errno(__p2pgpu_create(gpu, 1ull << 60,
 					  P2PGPU_PLACEMENT_VRAM_PREFERRED, NULL),
 				 E2BIG);
 	}
@@ -208,7 +163,7 @@ igt_main
 	igt_describe("GEM_MMAP_OFFSET: -EINVAL for flags, -ENOENT for handles");
 	igt_subtest("mmap-offset-invalid") {
 		struct drm_p2pgpu_gem_mmap_offset mo;
-		uint32_t h = create(pg, P2PGPU_PLACEMENT_SYSTEM);
+		uint32_t h = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_SYSTEM);
 
 		mo = (struct drm_p2pgpu_gem_mmap_offset){ .handle = h, .flags = 1 };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET,
@@ -219,13 +174,13 @@ igt_main
 		mo = (struct drm_p2pgpu_gem_mmap_offset){ .handle = 0 };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET,
 					  &mo), ENOENT);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("GEM_QUERY: -EINVAL for pad, -ENOENT for handles");
 	igt_subtest("query-invalid") {
 		struct drm_p2pgpu_gem_query q;
-		uint32_t h = create(pg, P2PGPU_PLACEMENT_SYSTEM);
+		uint32_t h = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_SYSTEM);
 
 		q = (struct drm_p2pgpu_gem_query){ .handle = h, .pad = 1 };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, &q),
@@ -242,12 +197,12 @@ igt_main
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, &q), 0);
 		igt_assert_eq_u32(q.num_attachments, 0);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("GEM_EXPORT_RANGE: -EINVAL, -ERANGE, -EOVERFLOW, -ENOENT");
 	igt_subtest("export-range-invalid") {
-		uint32_t h = create(4 * pg, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, 4 * pg, P2PGPU_PLACEMENT_VRAM);
 		struct {
 			uint32_t handle, flags;
 			uint64_t offset, length;
@@ -280,13 +235,13 @@ igt_main
 						  DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE,
 						  &r), cases[i].err);
 		}
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("GEM_MIGRATE: -EINVAL for placements, -ENOENT for handles");
 	igt_subtest("migrate-invalid") {
-		uint32_t hs = create(pg, P2PGPU_PLACEMENT_SYSTEM);
-		uint32_t hv = create(pg, P2PGPU_PLACEMENT_VRAM);
+		uint32_t hs = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_SYSTEM);
+		uint32_t hv = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_gem_migrate m;
 		struct drm_p2pgpu_gem_query q;
 		const uint32_t bad[] = { 0, P2PGPU_PLACEMENT_VRAM_PREFERRED, 4, ~0u };
@@ -304,11 +259,11 @@ igt_main
 		m = (struct drm_p2pgpu_gem_migrate){ hs, P2PGPU_PLACEMENT_VRAM };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m),
 				 EINVAL);
-		query(hs, &q);
+		p2pgpu_query(gpu, hs, &q, NULL, 0);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u32(q.move_count, 0);
-		gem_close(hs);
-		gem_close(hv);
+		p2pgpu_gem_close(gpu, hs);
+		p2pgpu_gem_close(gpu, hv);
 	}
 
 	igt_describe("closing the DRM fd frees buffers still mapped and open");

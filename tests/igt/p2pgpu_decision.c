@@ -21,7 +21,7 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
-#include "p2pgpu_drm.h"
+#include "p2pgpu_igt.h"
 
 #define TI_CTL "/sys/kernel/debug/p2p_test_importer/ctl"
 #define P2P_PARAM "/sys/module/p2pgpu/parameters/p2p"
@@ -113,48 +113,6 @@ static uint64_t ti_vmapsum(int slot)
 	igt_assert_eq(ti_cmd(out, sizeof(out), "vmapsum %d", slot), 0);
 	igt_assert_eq(sscanf(out, "ret 0 sum %llu", &sum), 1);
 	return sum;
-}
-
-static uint32_t create(uint64_t size, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_create c = { .size = size, .placement = placement };
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c), 0);
-	return c.handle;
-}
-
-static void gem_close(uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_GEM_CLOSE, &c), 0);
-}
-
-static int export(uint32_t handle)
-{
-	int fd = -1;
-
-	igt_assert_eq(drmPrimeHandleToFD(gpu, handle, DRM_CLOEXEC | DRM_RDWR,
-					 &fd), 0);
-	return fd;
-}
-
-static uint32_t query(uint32_t handle, struct drm_p2pgpu_gem_query *q,
-		      struct drm_p2pgpu_attachment_info *infos, uint32_t cap)
-{
-	memset(q, 0, sizeof(*q));
-	q->handle = handle;
-	q->num_attachments = cap;
-	q->attachments = (uintptr_t)infos;
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, q), 0);
-	return q->num_attachments;
-}
-
-static int __migrate(uint32_t handle, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_migrate m = { handle, placement };
-
-	return drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m);
 }
 
 static uint64_t fill(uint32_t handle, size_t size, uint8_t seed)
@@ -290,7 +248,11 @@ igt_main
 		expect.name = topo;
 		expect.decision = P2PGPU_MAPPING_P2P;
 		expect.reason = P2PGPU_REASON_NONE;
-		if (!strcmp(topo, "switch")) {
+		/*
+		 * multi: the first GPU and the first edu enumerate behind the
+		 * switch (bus order); the other pair is p2pctl_cli's business.
+		 */
+		if (!strcmp(topo, "switch") || !strcmp(topo, "multi")) {
 			expect.bus = true;
 			expect.in_bar = true;
 		} else if (!strcmp(topo, "hostbridge")) {
@@ -313,14 +275,14 @@ igt_main
 	igt_describe("a p2p importer of a fresh VRAM buffer: the topology's decision, one segment");
 	igt_subtest("p2p-importer") {
 		size_t size = 64 << 10;	/* the edu device's 64 KiB segment limit */
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_attachment_info info;
 		struct drm_p2pgpu_gem_query q;
 		struct ti_status s;
-		int fd = export(h), slot;
+		int fd = p2pgpu_export(gpu, h), slot;
 
 		slot = ti_attach(fd, true);
-		igt_assert_eq_u32(query(h, &q, &info, 1), 1);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, &info, 1), 1);
 		igt_info("%s: importer %s (%s) decision %u reason %u distance %d\n",
 			 expect.name, info.importer, info.importer_driver,
 			 info.decision, info.reason, info.distance);
@@ -337,7 +299,7 @@ igt_main
 
 		ti_do("map", slot);
 		ti_status(slot, &s);
-		query(h, &q, &info, 1);
+		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.map_count, 1);
 		if (p2p_expected()) {
 			check_p2p_mapping(&s, size);
@@ -359,25 +321,25 @@ igt_main
 		}
 		igt_assert(debugfs_lists(info.importer, info.reason));
 		ti_do("unmap", slot);
-		query(h, &q, &info, 1);
+		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_NONE);
 		ti_do("detach", slot);
-		igt_assert_eq_u32(query(h, &q, NULL, 0), 0);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, NULL, 0), 0);
 		close(fd);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("an importer without allow_peer2peer is staged: IMPORTER_NO_P2P");
 	igt_subtest("no-p2p-importer") {
 		size_t size = 256 << 10;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_attachment_info info;
 		struct drm_p2pgpu_gem_query q;
 		struct ti_status s;
-		int fd = export(h), slot;
+		int fd = p2pgpu_export(gpu, h), slot;
 
 		slot = ti_attach(fd, false);
-		query(h, &q, &info, 1);
+		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_STAGED);
 		igt_assert_eq_u32(info.reason, P2PGPU_REASON_IMPORTER_NO_P2P);
 		igt_assert_eq_u32(info.flags, P2PGPU_ATTACH_DYNAMIC);
@@ -386,23 +348,23 @@ igt_main
 		igt_assert(s.mapped && !s.bus && !s.peer2peer);
 		for (unsigned int i = 0; i < s.nsegs; i++)
 			igt_assert(!in_bar(s.addr[i], s.len[i]));
-		query(h, &q, &info, 1);
+		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_STAGED);
 		ti_do("detach", slot);
 		close(fd);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("a system-only buffer is staged: SYSTEM_PLACEMENT");
 	igt_subtest("system-placement") {
-		uint32_t h = create(64 << 10, P2PGPU_PLACEMENT_SYSTEM);
+		uint32_t h = p2pgpu_create(gpu, 64 << 10, P2PGPU_PLACEMENT_SYSTEM);
 		struct drm_p2pgpu_attachment_info info;
 		struct drm_p2pgpu_gem_query q;
-		int fd = export(h), slot;
+		int fd = p2pgpu_export(gpu, h), slot;
 
 		slot = ti_attach(fd, true);
-		query(h, &q, &info, 1);
+		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_STAGED);
 		/* the kernel's missing support is found first */
 		igt_assert_eq_u32(info.reason,
@@ -411,16 +373,16 @@ igt_main
 				  P2PGPU_REASON_KERNEL_NO_P2PDMA);
 		ti_do("detach", slot);
 		close(fd);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("p2p=0 stages every new attachment: DISABLED_BY_PARAM");
 	igt_subtest("disabled-by-param") {
-		uint32_t h = create(64 << 10, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, 64 << 10, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_attachment_info info[2];
 		struct drm_p2pgpu_device_query d = {};
 		struct drm_p2pgpu_gem_query q;
-		int fd = export(h), s1, s2;
+		int fd = p2pgpu_export(gpu, h), s1, s2;
 
 		set_p2p_param(false);
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
@@ -428,7 +390,7 @@ igt_main
 		set_p2p_param(true);
 		igt_assert(!(d.caps & P2PGPU_CAP_P2P_ENABLED));
 		s2 = ti_attach(fd, true);
-		igt_assert_eq_u32(query(h, &q, info, 2), 2);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, info, 2), 2);
 		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_STAGED);
 		igt_assert_eq_u32(info[0].reason,
 				  dq.caps & P2PGPU_CAP_P2PDMA ?
@@ -440,18 +402,18 @@ igt_main
 		ti_do("detach", s1);
 		ti_do("detach", s2);
 		close(fd);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("MIGRATE sends move_notify; the importer re-maps where the buffer is");
 	igt_subtest("move-notify") {
 		size_t size = 64 << 10;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_attachment_info info;
 		struct drm_p2pgpu_gem_query q;
 		struct ti_status s;
 		unsigned int before;
-		int fd = export(h), slot;
+		int fd = p2pgpu_export(gpu, h), slot;
 
 		slot = ti_attach(fd, true);
 		ti_do("map", slot);
@@ -461,9 +423,9 @@ igt_main
 
 		if (!(dq.caps & P2PGPU_CAP_MOVE_NOTIFY)) {
 			/* the core pinned the buffer for the mapping */
-			query(h, &q, NULL, 0);
+			p2pgpu_query(gpu, h, &q, NULL, 0);
 			igt_assert(q.flags & P2PGPU_BO_PINNED);
-			p2p_assert_errno(__migrate(h, p2p_expected() ?
+			p2p_assert_errno(__p2pgpu_migrate(gpu, h, p2p_expected() ?
 						   P2PGPU_PLACEMENT_SYSTEM :
 						   P2PGPU_PLACEMENT_VRAM),
 					 EBUSY);
@@ -471,16 +433,16 @@ igt_main
 			igt_assert(s.mapped);
 			igt_assert_eq(s.move_notify, before);
 			ti_do("detach", slot);
-			query(h, &q, NULL, 0);
+			p2pgpu_query(gpu, h, &q, NULL, 0);
 			igt_assert(!(q.flags & P2PGPU_BO_PINNED));
 			close(fd);
-			gem_close(h);
-			return;
+			p2pgpu_gem_close(gpu, h);
+			igt_success();
 		}
 
 		/* wherever it is now, move it to the other place */
-		query(h, &q, NULL, 0);
-		igt_assert_eq(__migrate(h, q.placement == P2PGPU_RESIDENT_VRAM ?
+		p2pgpu_query(gpu, h, &q, NULL, 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, q.placement == P2PGPU_RESIDENT_VRAM ?
 					P2PGPU_PLACEMENT_SYSTEM :
 					P2PGPU_PLACEMENT_VRAM), 0);
 		ti_status(slot, &s);
@@ -493,19 +455,19 @@ igt_main
 			ti_status(slot, &s);
 			igt_assert(s.mapped && !s.bus);
 			igt_assert_eq(s.move_notify, before + 1);
-			query(h, &q, &info, 1);
+			p2pgpu_query(gpu, h, &q, &info, 1);
 			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_STAGED);
 			igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_P2P);
 
-			igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+			igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
 			ti_status(slot, &s);
 			igt_assert_eq(s.move_notify, before + 2);
 			igt_assert(!s.mapped);
 			ti_do("map", slot);
 			ti_status(slot, &s);
 			check_p2p_mapping(&s, size);
-			query(h, &q, &info, 1);
+			p2pgpu_query(gpu, h, &q, &info, 1);
 			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_P2P);
 			igt_assert_eq_u32(info.map_count, 3);
 		} else {
@@ -513,22 +475,22 @@ igt_main
 			ti_do("map", slot);
 			ti_status(slot, &s);
 			igt_assert(s.mapped && !s.bus);
-			query(h, &q, NULL, 0);
+			p2pgpu_query(gpu, h, &q, NULL, 0);
 			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		}
 		ti_do("detach", slot);
 		close(fd);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("mapping for a staged importer moves the buffer: the p2p importer is notified");
 	igt_subtest("mixed-importers") {
 		size_t size = 64 << 10;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_attachment_info info[2];
 		struct drm_p2pgpu_gem_query q;
 		struct ti_status s;
-		int fd = export(h), sp, ss;
+		int fd = p2pgpu_export(gpu, h), sp, ss;
 
 		igt_require_f(p2p_expected() &&
 			      (dq.caps & P2PGPU_CAP_MOVE_NOTIFY),
@@ -544,7 +506,7 @@ igt_main
 		ti_status(sp, &s);
 		igt_assert(!s.mapped);
 		igt_assert_eq(s.move_notify, 1);
-		igt_assert_eq_u32(query(h, &q, info, 2), 2);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, info, 2), 2);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_P2P);
 		igt_assert_eq_u32(info[0].mapping, P2PGPU_MAPPING_NONE);
@@ -554,28 +516,28 @@ igt_main
 		ti_do("detach", ss);
 		ti_do("detach", sp);
 		close(fd);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("pins: VRAM when every importer is p2p, capped; MIGRATE gets -EBUSY");
 	igt_subtest("pin") {
 		size_t size = 1 << 20;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
-		uint32_t big = create(dq.vram_pin_limit + pg, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t big = p2pgpu_create(gpu, dq.vram_pin_limit + pg, P2PGPU_PLACEMENT_VRAM);
 		struct drm_p2pgpu_device_query d = {};
 		struct drm_p2pgpu_gem_query q;
-		int fd = export(h), fdb = export(big), slot, sb, ret;
+		int fd = p2pgpu_export(gpu, h), fdb = p2pgpu_export(gpu, big), slot, sb, ret;
 		bool vram = p2p_expected() && (dq.caps & P2PGPU_CAP_MOVE_NOTIFY);
 
 		slot = ti_attach(fd, true);
 		ti_do("pin", slot);
-		query(h, &q, NULL, 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert(q.flags & P2PGPU_BO_PINNED);
 		igt_assert_eq_u32(q.placement, vram ? P2PGPU_RESIDENT_VRAM :
 						      P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
 		igt_assert_eq_u64(d.vram_pinned, vram ? size : 0);
-		p2p_assert_errno(__migrate(h, vram ? P2PGPU_PLACEMENT_SYSTEM :
+		p2p_assert_errno(__p2pgpu_migrate(gpu, h, vram ? P2PGPU_PLACEMENT_SYSTEM :
 					   P2PGPU_PLACEMENT_VRAM), EBUSY);
 
 		/* past the cap */
@@ -587,28 +549,28 @@ igt_main
 		ti_do("detach", sb);
 
 		ti_do("unpin", slot);
-		query(h, &q, NULL, 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert(!(q.flags & P2PGPU_BO_PINNED));
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
 		igt_assert_eq_u64(d.vram_pinned, 0);
 		ti_do("detach", slot);
 		close(fdb);
 		close(fd);
-		gem_close(big);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, big);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("dma_buf_vmap reads what the CPU wrote, whole buffers and ranges");
 	igt_subtest("vmap") {
 		size_t size = 128 << 10;
-		uint32_t hv = create(size, P2PGPU_PLACEMENT_VRAM);
-		uint32_t hs = create(size, P2PGPU_PLACEMENT_SYSTEM);
+		uint32_t hv = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t hs = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_SYSTEM);
 		uint64_t sv = fill(hv, size, 1), ss = fill(hs, size, 2), sr = 0;
 		struct drm_p2pgpu_gem_export_range r = {
 			.handle = hv, .flags = DRM_CLOEXEC | DRM_RDWR,
 			.offset = 4 * pg, .length = 2 * pg,
 		};
-		int fv = export(hv), fs = export(hs), a, b, c;
+		int fv = p2pgpu_export(gpu, hv), fs = p2pgpu_export(gpu, hs), a, b, c;
 
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r), 0);
 		for (size_t i = r.offset; i < r.offset + r.length; i++)
@@ -625,8 +587,8 @@ igt_main
 		close(r.fd);
 		close(fv);
 		close(fs);
-		gem_close(hv);
-		gem_close(hs);
+		p2pgpu_gem_close(gpu, hv);
+		p2pgpu_gem_close(gpu, hs);
 	}
 
 	igt_fixture {

@@ -16,55 +16,15 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
-#include "p2pgpu_drm.h"
+#include "p2pgpu_igt.h"
 
 static int gpu = -1;
 static size_t pg;
 static struct drm_p2pgpu_device_query dq;
 
-static uint32_t create(uint64_t size, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_create c = { .size = size, .placement = placement };
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c), 0);
-	return c.handle;
-}
-
-static void gem_close(uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_GEM_CLOSE, &c), 0);
-}
-
-static uint32_t *map(uint32_t handle, size_t size)
-{
-	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
-	void *p;
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
-	igt_assert(p != MAP_FAILED);
-	return p;
-}
-
-static void query(uint32_t handle, struct drm_p2pgpu_gem_query *q)
-{
-	memset(q, 0, sizeof(*q));
-	q->handle = handle;
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, q), 0);
-}
-
-static int __migrate(uint32_t handle, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_migrate m = { handle, placement };
-
-	return drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m);
-}
-
 static uint64_t fill(uint32_t handle, size_t size, uint32_t seed)
 {
-	uint32_t *p = map(handle, size);
+	uint32_t *p = p2pgpu_mmap(gpu, handle, size);
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < size / 4; i++) {
@@ -77,7 +37,7 @@ static uint64_t fill(uint32_t handle, size_t size, uint32_t seed)
 
 static uint64_t checksum(uint32_t handle, size_t size)
 {
-	uint32_t *p = map(handle, size);
+	uint32_t *p = p2pgpu_mmap(gpu, handle, size);
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < size / 4; i++)
@@ -90,7 +50,7 @@ static uint32_t resident(uint32_t handle)
 {
 	struct drm_p2pgpu_gem_query q;
 
-	query(handle, &q);
+	p2pgpu_query(gpu, handle, &q, NULL, 0);
 	return q.placement;
 }
 
@@ -108,50 +68,50 @@ igt_main
 	igt_describe("VRAM -> system -> VRAM keeps the data; a mapping follows");
 	igt_subtest("roundtrip") {
 		size_t size = 4 << 20;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 		uint64_t sum = fill(h, size, 0x1234);
 		struct drm_p2pgpu_gem_query q;
-		uint32_t *p = map(h, size);
+		uint32_t *p = p2pgpu_mmap(gpu, h, size);
 
 		igt_assert_eq_u32(resident(h), P2PGPU_RESIDENT_VRAM);
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
-		query(h, &q);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u32(q.move_count, 1);
 		igt_assert_eq_u64(checksum(h, size), sum);
 		igt_assert_eq_u32(p[12345], 0x1234 ^ (uint32_t)(12345 * 2654435761u));
 
 		/* already there: nothing moves */
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
-		query(h, &q);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert_eq_u32(q.move_count, 1);
 
 		/* written in system memory, read back from VRAM */
 		p[7] = 0xdeadbeef;
 		sum += 0xdeadbeef - (0x1234 ^ (uint32_t)(7 * 2654435761u));
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
-		query(h, &q);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_VRAM);
 		igt_assert_eq_u32(q.move_count, 2);
 		igt_assert_eq_u64(checksum(h, size), sum);
 		igt_assert_eq_u32(p[7], 0xdeadbeef);
 		munmap(p, size);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("a VRAM_PREFERRED buffer migrates both ways too");
 	igt_subtest("roundtrip-preferred") {
 		size_t size = 1 << 20;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM_PREFERRED);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM_PREFERRED);
 		uint64_t sum = fill(h, size, 77);
 
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
 		igt_assert_eq_u32(resident(h), P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u64(checksum(h, size), sum);
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
 		igt_assert_eq_u32(resident(h), P2PGPU_RESIDENT_VRAM);
 		igt_assert_eq_u64(checksum(h, size), sum);
-		gem_close(h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("VRAM oversubscribed 4x: TTM evicts, every byte survives");
@@ -164,7 +124,7 @@ igt_main
 
 		igt_assert(h && sum);
 		for (unsigned int i = 0; i < n; i++) {
-			h[i] = create(size, P2PGPU_PLACEMENT_VRAM);
+			h[i] = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 			/* a new VRAM buffer is in VRAM: older ones made room */
 			igt_assert_eq_u32(resident(h[i]), P2PGPU_RESIDENT_VRAM);
 			sum[i] = fill(h[i], size, i * 0x01010101u);
@@ -175,7 +135,7 @@ igt_main
 		for (unsigned int i = 0; i < n; i++) {
 			struct drm_p2pgpu_gem_query q;
 
-			query(h[i], &q);
+			p2pgpu_query(gpu, h[i], &q, NULL, 0);
 			in_vram += q.placement == P2PGPU_RESIDENT_VRAM;
 			moved += q.move_count > 0;
 			igt_assert_eq_u64(checksum(h[i], size), sum[i]);
@@ -186,13 +146,13 @@ igt_main
 
 		/* bring each back in turn: evicting the others again */
 		for (unsigned int i = 0; i < n; i += 3) {
-			igt_assert_eq(__migrate(h[i], P2PGPU_PLACEMENT_VRAM), 0);
+			igt_assert_eq(__p2pgpu_migrate(gpu, h[i], P2PGPU_PLACEMENT_VRAM), 0);
 			igt_assert_eq_u32(resident(h[i]), P2PGPU_RESIDENT_VRAM);
 			igt_assert_eq_u64(checksum(h[i], size), sum[i]);
 		}
 		for (unsigned int i = 0; i < n; i++) {
 			igt_assert_eq_u64(checksum(h[i], size), sum[i]);
-			gem_close(h[i]);
+			p2pgpu_gem_close(gpu, h[i]);
 		}
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
 		igt_assert_eq_u64(d.vram_used, 0);
@@ -209,34 +169,34 @@ igt_main
 
 		igt_assert(h);
 		for (unsigned int i = 0; i < n; i++)
-			h[i] = create(size, P2PGPU_PLACEMENT_VRAM);
-		p = create(size, P2PGPU_PLACEMENT_VRAM_PREFERRED);
+			h[i] = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
+		p = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM_PREFERRED);
 		igt_assert_eq_u32(resident(p), P2PGPU_RESIDENT_SYSTEM);
 		for (unsigned int i = 0; i < n; i++)
 			igt_assert_eq_u32(resident(h[i]), P2PGPU_RESIDENT_VRAM);
 		sum = fill(p, size, 5);
 		/* asked explicitly, it does evict */
-		igt_assert_eq(__migrate(p, P2PGPU_PLACEMENT_VRAM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, p, P2PGPU_PLACEMENT_VRAM), 0);
 		igt_assert_eq_u32(resident(p), P2PGPU_RESIDENT_VRAM);
 		igt_assert_eq_u64(checksum(p, size), sum);
-		gem_close(p);
+		p2pgpu_gem_close(gpu, p);
 		for (unsigned int i = 0; i < n; i++)
-			gem_close(h[i]);
+			p2pgpu_gem_close(gpu, h[i]);
 		free(h);
 	}
 
 	igt_describe("a system-only buffer is never evicted into or placed in VRAM");
 	igt_subtest("system-stays") {
 		size_t size = 2 << 20;
-		uint32_t s = create(size, P2PGPU_PLACEMENT_SYSTEM);
+		uint32_t s = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_SYSTEM);
 		uint64_t sum = fill(s, size, 99);
-		uint32_t v = create(dq.vram_size, P2PGPU_PLACEMENT_VRAM);
+		uint32_t v = p2pgpu_create(gpu, dq.vram_size, P2PGPU_PLACEMENT_VRAM);
 
 		igt_assert_eq_u32(resident(s), P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u32(resident(v), P2PGPU_RESIDENT_VRAM);
 		igt_assert_eq_u64(checksum(s, size), sum);
-		gem_close(v);
-		gem_close(s);
+		p2pgpu_gem_close(gpu, v);
+		p2pgpu_gem_close(gpu, s);
 	}
 
 	igt_fixture {

@@ -19,37 +19,11 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
-#include "p2pgpu_drm.h"
+#include "p2pgpu_igt.h"
 
 static int gpu = -1;
 static size_t pg;
 static struct drm_p2pgpu_device_query dq;
-
-static uint32_t create(uint64_t size, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_create c = { .size = size, .placement = placement };
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &c), 0);
-	return c.handle;
-}
-
-static void gem_close(int fd, uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	igt_assert_eq(drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &c), 0);
-}
-
-static uint8_t *map(uint32_t handle, size_t size)
-{
-	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
-	void *p;
-
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
-	igt_assert(p != MAP_FAILED);
-	return p;
-}
 
 static uint8_t *map_dmabuf(int dmabuf, size_t size)
 {
@@ -57,34 +31,6 @@ static uint8_t *map_dmabuf(int dmabuf, size_t size)
 
 	igt_assert(p != MAP_FAILED);
 	return p;
-}
-
-static uint32_t query(uint32_t handle, struct drm_p2pgpu_gem_query *q,
-		      struct drm_p2pgpu_attachment_info *infos, uint32_t cap)
-{
-	memset(q, 0, sizeof(*q));
-	q->handle = handle;
-	q->num_attachments = cap;
-	q->attachments = (uintptr_t)infos;
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, q), 0);
-	return q->num_attachments;
-}
-
-static int __migrate(uint32_t handle, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_migrate m = { handle, placement };
-
-	return drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m);
-}
-
-static int export(uint32_t handle)
-{
-	int fd = -1;
-
-	igt_assert_eq(drmPrimeHandleToFD(gpu, handle, DRM_CLOEXEC | DRM_RDWR,
-					 &fd), 0);
-	igt_assert(fd >= 0);
-	return fd;
 }
 
 static int __export_range(uint32_t handle, uint64_t offset, uint64_t length,
@@ -137,10 +83,10 @@ igt_main
 
 	igt_describe("PRIME export, and import into the same device gives the same handle");
 	igt_subtest("self-import") {
-		uint32_t h = create(16 * pg, P2PGPU_PLACEMENT_VRAM), h2 = 0;
+		uint32_t h = p2pgpu_create(gpu, 16 * pg, P2PGPU_PLACEMENT_VRAM), h2 = 0;
 		struct drm_p2pgpu_gem_query q;
 		struct stat a, b;
-		int fd = export(h), fd2 = export(h);
+		int fd = p2pgpu_export(gpu, h), fd2 = p2pgpu_export(gpu, h);
 
 		igt_assert_eq(fstat(fd, &a), 0);
 		igt_assert_eq(fstat(fd2, &b), 0);
@@ -148,7 +94,7 @@ igt_main
 		igt_assert_eq_u64(lseek(fd, 0, SEEK_END), 16 * pg);
 		igt_assert_eq(drmPrimeFDToHandle(gpu, fd, &h2), 0);
 		igt_assert_eq_u32(h2, h);
-		query(h, &q, NULL, 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED);
 		igt_assert_eq_u32(q.num_attachments, 0);
 
@@ -160,21 +106,21 @@ igt_main
 			igt_assert(other >= 0);
 			igt_assert_eq(drmPrimeFDToHandle(other, fd, &h3), 0);
 			igt_assert(h3);
-			query(h, &q, NULL, 0);
+			p2pgpu_query(gpu, h, &q, NULL, 0);
 			igt_assert_eq_u32(q.num_attachments, 0);
 			close(other);
 		}
 		close(fd);
 		close(fd2);
-		gem_close(gpu, h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("the dma-buf's mmap and the GEM mmap show the same bytes");
 	igt_subtest("dmabuf-mmap") {
 		size_t size = 64 * pg;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM);
-		uint8_t *g = map(h, size), *d;
-		int fd = export(h);
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
+		uint8_t *g = (uint8_t *)p2pgpu_mmap(gpu, h, size), *d;
+		int fd = p2pgpu_export(gpu, h);
 
 		fill(g, size, 3);
 		d = map_dmabuf(fd, size);
@@ -187,11 +133,11 @@ igt_main
 		check(g, size, 9, 0);
 
 		/* both mappings follow the buffer to system memory and back */
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
 		check(d, size, 9, 0);
 		fill(g, size, 11);
 		check(d, size, 11, 0);
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
 		check(d, size, 11, 0);
 		fill(d, size, 13);
 		check(g, size, 13, 0);
@@ -205,38 +151,38 @@ igt_main
 		munmap(d, size);
 		munmap(g, size);
 		close(fd);
-		gem_close(gpu, h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("DMA_BUF_IOCTL_SYNC accepts valid flags and rejects others");
 	igt_subtest("dmabuf-sync") {
-		uint32_t h = create(pg, P2PGPU_PLACEMENT_SYSTEM);
-		int fd = export(h);
+		uint32_t h = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_SYSTEM);
+		int fd = p2pgpu_export(gpu, h);
 		struct dma_buf_sync s = { .flags = ~0ull };
 
 		sync_dmabuf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 		sync_dmabuf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 		p2p_assert_errno(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), EINVAL);
 		close(fd);
-		gem_close(gpu, h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("vgem, a static importer, is staged in system memory: IMPORTER_NO_P2P");
 	igt_subtest("vgem-import") {
 		size_t size = 32 * pg;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM), vh = 0;
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM), vh = 0;
 		struct drm_p2pgpu_attachment_info info[2];
 		struct drm_p2pgpu_gem_query q;
-		uint8_t *g = map(h, size);
+		uint8_t *g = (uint8_t *)p2pgpu_mmap(gpu, h, size);
 		int vgem, fd;
 
 		fill(g, size, 21);
 		vgem = drm_open_driver(DRIVER_VGEM);
-		fd = export(h);
+		fd = p2pgpu_export(gpu, h);
 		igt_assert_eq(drmPrimeFDToHandle(vgem, fd, &vh), 0);
 
 		memset(info, 0xff, sizeof(info));
-		igt_assert_eq_u32(query(h, &q, info, 2), 1);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, info, 2), 1);
 		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED | P2PGPU_BO_PINNED);
 		/* a static importer pins; it cannot reach VRAM: system memory */
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
@@ -254,7 +200,7 @@ igt_main
 		igt_assert_eq_u32(info[1].decision, ~0u);
 
 		/* only the count is asked for */
-		igt_assert_eq_u32(query(h, &q, NULL, 0), 1);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, NULL, 0), 1);
 		/* a bad array is reported */
 		q = (struct drm_p2pgpu_gem_query){ .handle = h,
 			.num_attachments = 1, .attachments = 8 };
@@ -262,38 +208,38 @@ igt_main
 				 EFAULT);
 
 		/* pinned by the importer: it stays */
-		p2p_assert_errno(__migrate(h, P2PGPU_PLACEMENT_VRAM), EBUSY);
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		p2p_assert_errno(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), EBUSY);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
 		check(g, size, 21, 0);
 
 		/* the importer lets go: unpinned, still exported by the handle */
 		close(fd);
-		gem_close(vgem, vh);
-		igt_assert_eq_u32(query(h, &q, NULL, 0), 0);
+		p2pgpu_gem_close(vgem, vh);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, NULL, 0), 0);
 		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED);
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
-		query(h, &q, NULL, 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_VRAM);
 		igt_assert_eq_u32(q.move_count, 2);
 		check(g, size, 21, 0);
 		close(vgem);
 		munmap(g, size);
-		gem_close(gpu, h);
+		p2pgpu_gem_close(gpu, h);
 	}
 
 	igt_describe("sub-range export: bounds, contents, size, attachments on the buffer");
 	igt_subtest("export-range") {
 		size_t size = 16 * pg, off = 4 * pg, len = 8 * pg;
-		uint32_t h = create(size, P2PGPU_PLACEMENT_VRAM_PREFERRED), vh;
+		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM_PREFERRED), vh;
 		struct drm_p2pgpu_attachment_info info[1];
 		struct drm_p2pgpu_gem_query q;
-		uint8_t *g = map(h, size), *r;
+		uint8_t *g = (uint8_t *)p2pgpu_mmap(gpu, h, size), *r;
 		int fd = -1, fd2 = -1, vgem;
 
 		fill(g, size, 33);
 		igt_assert_eq(__export_range(h, off, len, &fd), 0);
 		igt_assert_eq_u64(lseek(fd, 0, SEEK_END), len);
-		query(h, &q, NULL, 0);
+		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert_eq_u32(q.flags, P2PGPU_BO_EXPORTED);
 
 		r = map_dmabuf(fd, len);
@@ -311,10 +257,10 @@ igt_main
 		}
 
 		/* the range follows the buffer */
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_SYSTEM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
 		fill(g, size, 35);
 		check(r, len, 35, off);
-		igt_assert_eq(__migrate(h, P2PGPU_PLACEMENT_VRAM), 0);
+		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
 		check(r, len, 35, off);
 
 		/* the whole buffer as a range, and the last page */
@@ -326,17 +272,17 @@ igt_main
 		/* an importer of the range is an attachment of the buffer */
 		vgem = drm_open_driver(DRIVER_VGEM);
 		igt_assert_eq(drmPrimeFDToHandle(vgem, fd, &vh), 0);
-		igt_assert_eq_u32(query(h, &q, info, 1), 1);
+		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, info, 1), 1);
 		igt_assert_eq_u32(info[0].decision, P2PGPU_MAPPING_STAGED);
 		igt_assert_eq_u32(info[0].reason, P2PGPU_REASON_IMPORTER_NO_P2P);
 		igt_assert(q.flags & P2PGPU_BO_PINNED);
 		check(r, len, 35, off);
-		gem_close(vgem, vh);
+		p2pgpu_gem_close(vgem, vh);
 		close(vgem);
 
 		/* the dma-buf outlives the handle and the mapping outlives both */
 		munmap(g, size);
-		gem_close(gpu, h);
+		p2pgpu_gem_close(gpu, h);
 		check(r, len, 35, off);
 		close(fd);
 		check(r, len, 35, off);

@@ -19,7 +19,7 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
-#include "p2pgpu_drm.h"
+#include "p2pgpu_igt.h"
 #include "p2prdma.h"
 
 #define assert_eq_u64(a, b) \
@@ -118,48 +118,22 @@ static void fill(uint8_t *p, size_t n, unsigned int seed)
 		p[i] = (uint8_t)(i * 29 + seed);
 }
 
-static int __migrate(uint32_t handle, uint32_t placement)
-{
-	struct drm_p2pgpu_gem_migrate m = {
-		.handle = handle, .placement = placement,
-	};
-
-	return drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m);
-}
-
 static struct vbuf vram_new(size_t size)
 {
-	struct drm_p2pgpu_gem_create create = {
-		.size = size, .placement = P2PGPU_PLACEMENT_VRAM,
-	};
-	struct drm_p2pgpu_gem_mmap_offset mo = {};
 	struct vbuf b = { .size = size };
-	int ret;
 
-	ret = drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_CREATE, &create);
-	igt_require_f(ret == 0, "p2pgpu cannot create a VRAM buffer (%s)\n",
-		      strerror(errno));
-	b.handle = create.handle;
-	ret = drmPrimeHandleToFD(gpu, b.handle, DRM_CLOEXEC | DRM_RDWR,
-				 &b.dmabuf);
-	igt_require_f(ret == 0, "p2pgpu cannot export a buffer (%s)\n",
-		      strerror(errno));
-	mo.handle = b.handle;
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
-	b.cpu = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu,
-		     mo.offset);
-	igt_assert(b.cpu != MAP_FAILED);
+	b.handle = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
+	b.dmabuf = p2pgpu_export(gpu, b.handle);
+	b.cpu = p2pgpu_mmap(gpu, b.handle, size);
 	return b;
 }
 
 static void vram_put(struct vbuf *b)
 {
-	struct drm_gem_close c = { .handle = b->handle };
-
 	munmap(b->cpu, b->size);
 	if (b->dmabuf >= 0)
 		close(b->dmabuf);
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	p2pgpu_gem_close(gpu, b->handle);
 }
 
 static void *upages(size_t n)
@@ -201,6 +175,16 @@ static void check_backing(struct p2prdma_query_mr *q, uint64_t via,
 		assert_eq_u64(via, moved);
 }
 
+/*
+ * The placement a registered buffer is not in: a p2p importer keeps it in
+ * VRAM, a staged one (rootports, stock) moves it to system memory.
+ */
+static uint32_t away(void)
+{
+	return expect_backing == P2PRDMA_BACKING_SYSTEM ?
+	       P2PGPU_PLACEMENT_VRAM : P2PGPU_PLACEMENT_SYSTEM;
+}
+
 igt_main
 {
 	igt_fixture {
@@ -217,7 +201,8 @@ igt_main
 				       &dq) == 0,
 			      "the DRM device is not p2pgpu\n");
 		caps = dq.caps;
-		if (topo && (!strcmp(topo, "switch") ||
+		/* multi: card0 and p2prdma0 are the pair behind the switch */
+		if (topo && (!strcmp(topo, "switch") || !strcmp(topo, "multi") ||
 			     !strcmp(topo, "hostbridge") ||
 			     !strcmp(topo, "iommu")))
 			expect_backing = P2PRDMA_BACKING_PEER;
@@ -276,21 +261,23 @@ igt_main
 
 		if (!(caps & P2PGPU_CAP_MOVE_NOTIFY)) {
 			/* the core pinned the buffer at map: it cannot move */
-			igt_assert_neq(__migrate(b.handle,
-						 P2PGPU_PLACEMENT_SYSTEM), 0);
+			igt_assert_neq(__p2pgpu_migrate(gpu, b.handle, away()), 0);
 			query(hb, &q);
 			igt_assert_eq_u32(q.invalidate_count, 0);
 			igt_assert(!(q.flags & P2PRDMA_MR_INVALIDATED));
 		} else {
 			uint64_t via;
 
-			igt_assert_eq(__migrate(b.handle,
-						P2PGPU_PLACEMENT_SYSTEM), 0);
+			igt_assert_eq(__p2pgpu_migrate(gpu, b.handle, away()), 0);
 			query(hb, &q);
 			igt_assert(q.flags & P2PRDMA_MR_INVALIDATED);
 			igt_assert_eq_u32(q.invalidate_count, 1);
 			igt_assert_eq_u32(q.backing, P2PRDMA_BACKING_UNMAPPED);
 
+			/*
+			 * A p2p importer maps the buffer where it now is
+			 * (system memory); a staged one brings it back there.
+			 */
 			via = round_trip(&b, hb, hu, u, 9);
 			query(hb, &q);
 			igt_assert_eq_u32(q.map_count, 2);
@@ -298,8 +285,8 @@ igt_main
 			igt_assert_eq_u32(q.backing, P2PRDMA_BACKING_SYSTEM);
 			assert_eq_u64(via, 4 * pg);
 
-			/* and back into VRAM */
-			igt_assert_eq(__migrate(b.handle,
+			/* and into VRAM */
+			igt_assert_eq(__p2pgpu_migrate(gpu, b.handle,
 						P2PGPU_PLACEMENT_VRAM), 0);
 			query(hb, &q);
 			igt_assert_eq_u32(q.invalidate_count, 2);
@@ -342,8 +329,7 @@ igt_main
 		query(hb, &q);
 		igt_assert(q.flags & P2PRDMA_MR_PINNED);
 		igt_assert_eq_u32(q.map_count, 1);
-		p2p_assert_errno(__migrate(b.handle, P2PGPU_PLACEMENT_SYSTEM),
-				 EBUSY);
+		p2p_assert_errno(__p2pgpu_migrate(gpu, b.handle, away()), EBUSY);
 		via = round_trip(&b, hb, hu, u, 21);
 		query(hb, &q);
 		igt_assert_eq_u32(q.invalidate_count, 0);
@@ -352,8 +338,7 @@ igt_main
 		dereg(hb);
 		/* unpinned again: it may move */
 		if (caps & P2PGPU_CAP_MOVE_NOTIFY)
-			igt_assert_eq(__migrate(b.handle,
-						P2PGPU_PLACEMENT_SYSTEM), 0);
+			igt_assert_eq(__p2pgpu_migrate(gpu, b.handle, away()), 0);
 		dereg(hu);
 		vram_put(&b);
 		munmap(u, 4 * pg);
@@ -383,6 +368,7 @@ igt_main
 		struct vbuf b = vram_new(NPAGES * pg);
 		struct vbuf b2 = vram_new(pg);
 		struct timespec ts = { 0, 300 * 1000 * 1000 };
+		uint32_t before = live_regions(fd);
 		int ready[2], status;
 		pid_t pid;
 		char c;
@@ -405,17 +391,16 @@ igt_main
 		}
 		close(ready[1]);
 		igt_assert_eq(read(ready[0], &c, 1), 1);
-		igt_assert_eq_u32(live_regions(fd), base + 3);
+		igt_assert_eq_u32(live_regions(fd), before + 3);
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		igt_assert_eq(waitpid(pid, &status, 0), pid);
 		igt_assert(WIFSIGNALED(status));
 		close(ready[0]);
-		igt_assert_eq_u32(live_regions(fd), base);
+		igt_assert_eq_u32(live_regions(fd), before);
 		/* the buffer is free to move again */
 		if (caps & P2PGPU_CAP_MOVE_NOTIFY)
-			igt_assert_eq(__migrate(b2.handle,
-						P2PGPU_PLACEMENT_SYSTEM), 0);
+			igt_assert_eq(__p2pgpu_migrate(gpu, b2.handle, away()), 0);
 		vram_put(&b2);
 		vram_put(&b);
 	}

@@ -26,8 +26,20 @@ logs=()
 for t in $topologies; do
 	log=$build/vm/$t.log
 	start=$(date +%s)
+	# Host-side verdicts about this topology's kernel flavor (DKMS).
+	rm -f "$log.host"
+	if [ "$t" != static ] && topology_args "$t" &&
+		[ -f "$build/vm/flavor-$KERNEL_FLAVOR.host" ]; then
+		cp "$build/vm/flavor-$KERNEL_FLAVOR.host" "$log.host"
+	fi
 	if [ "$t" = static ]; then
 		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log"
+	elif [ "$t" = demo ]; then
+		# `make demo` itself, judged by what it shows a newcomer.
+		set +e
+		"$here/demo.sh" >"$log" 2>&1
+		echo "@@P2PBUF-DEMO-RC $?" >>"$log"
+		set -e
 	elif [ "$t" = detector ]; then
 		P2PBUF_TESTS=none P2PBUF_SELFTEST=splat P2PBUF_MODE=test \
 			boot_topology "$t" "$log"

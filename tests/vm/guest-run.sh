@@ -37,6 +37,8 @@ load_module() {
 	done
 	if insmod "$ko"; then
 		echo "@@P2PBUF-LOAD $1 ok"
+		# DKMS-built modules (the stock run) carry DKMS's signing key.
+		echo "@@P2PBUF-MODINFO $1 signer=$(modinfo -F signer "$ko")"
 	else
 		echo "@@P2PBUF-LOAD-FAIL $1"
 	fi
@@ -59,6 +61,8 @@ run_tests() {
 			[[ $name == $g ]] && match=1
 		done
 		((match)) || continue
+		# What must report: a binary that exits early cannot hide the rest.
+		echo "@@P2PBUF-SUBTESTS $name $("$bin" --list-subtests 2>/dev/null | tr '\n' ' ')"
 		echo "@@P2PBUF-TEST $name"
 		(cd /tmp && timeout --kill-after=10 900 "$bin" 2>&1)
 		echo "@@P2PBUF-TEST-END $name rc=$?"
@@ -68,7 +72,7 @@ run_tests() {
 case "$mode" in
 demo | bench)
 	echo "@@P2PBUF-${mode^^}-BEGIN"
-	bash "$repo/tests/vm/guest-$mode.sh"
+	bash "$(dirname "$0")/guest-$mode.sh"
 	echo "@@P2PBUF-${mode^^}-END rc=$?"
 	;;
 *)

@@ -41,6 +41,9 @@ mount -t tmpfs tmpfs /host/root
 mkdir -p /host/dev/shm /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
 
-chroot /host /bin/bash "$repo/tests/vm/guest-run.sh"
+# Run a snapshot of the guest scripts: bash reads a script as it goes, and
+# the host's copy may be edited while a VM runs.
+cp -r "/host$repo/tests/vm" /host/run/p2pbuf-vm
+chroot /host /bin/bash /run/p2pbuf-vm/guest-run.sh
 echo "@@P2PBUF-POWEROFF"
 poweroff -f

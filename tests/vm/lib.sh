@@ -28,6 +28,38 @@ build_modules() {
 	fi
 }
 
+# dkms_build FLAVOR RELEASE: builds the shipped modules the way an installed
+# machine does (DKMS from the `make dkms-source` tree, in a private DKMS tree
+# so the host's own is left alone) and puts them where the VM loads them
+# from, in place of the plain builds. The verdict goes to
+# build/vm/flavor-FLAVOR.host, which check.sh hands to results.py.
+dkms_build() {
+	local flavor=$1 rel=$2 dir=$build/dkms verdict=$build/vm/flavor-$1.host
+	local version ko
+	version=$(sed -n 's/^VERSION := //p' "$repo/Makefile")
+	rm -rf "$dir"
+	mkdir -p "$dir/src" "$dir/tree"
+	if ! command -v dkms >/dev/null; then
+		echo "@@P2PBUF-HOST dkms@build skip dkms is not installed" >"$verdict"
+		return
+	fi
+	if ! make -s -C "$repo" dkms-source DKMS_SRC="$dir/src/p2pbuf-$version" >"$dir/build.log" 2>&1 ||
+		! dkms build -m p2pbuf -v "$version" -k "$rel" --sourcetree "$dir/src" \
+			--dkmstree "$dir/tree" >>"$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2
+		echo "@@P2PBUF-HOST dkms@build fail dkms build for $rel failed: $dir/build.log" >"$verdict"
+		return
+	fi
+	for ko in p2pgpu p2prdma; do
+		if ! xz -dc "$dir/tree/p2pbuf/$version/$rel/x86_64/module/$ko.ko.xz" \
+			>"$build/kmod-$flavor/$ko.ko"; then
+			echo "@@P2PBUF-HOST dkms@build fail no $ko.ko.xz from dkms" >"$verdict"
+			return
+		fi
+	done
+	echo "@@P2PBUF-HOST dkms@build pass DKMS built p2pgpu.ko and p2prdma.ko for $rel; the VM loads those" >"$verdict"
+}
+
 stock_release() {
 	local img
 	img=$(ls /boot/vmlinuz-6.12.*+deb12-amd64 | sort -V | tail -n 1)
@@ -45,6 +77,7 @@ prepare_flavor() {
 	stock)
 		stock_rel=$(stock_release)
 		build_modules stock "/usr/src/linux-headers-$stock_rel"
+		dkms_build stock "$stock_rel"
 		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel"
 		;;
 	esac

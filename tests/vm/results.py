@@ -69,17 +69,56 @@ def judge_static(lines):
     return results
 
 
+def judge_demo(lines):
+    """demo.sh's output: what a newcomer must see in each topology."""
+    sections, current = {}, None
+    for line in lines:
+        m = re.match(r"^==== (.*) ====$", line)
+        if m:
+            current = "switch" if "switch" in m.group(1) else \
+                "rootports" if "root ports" in m.group(1) else m.group(1)
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    rc = next((l.split()[1] for l in lines if l.startswith("@@P2PBUF-DEMO-RC ")), None)
+    results = [("demo@exit", "pass" if rc == "0" else "fail",
+                f"demo.sh exit status {rc}")]
+    expect = {
+        "switch": [r"^Decision: PEER-TO-PEER", r"^Bytes through system memory: 0 of",
+                   r"^Result: OK, data verified"],
+        "rootports": [r"^Decision: STAGED through system memory",
+                      r"^Reason: .*(switch|host bridge)",
+                      r"^Result: OK, data verified"],
+    }
+    for name, patterns in expect.items():
+        text = sections.get(name, [])
+        missing = [p for p in patterns if not any(re.search(p, l) for l in text)]
+        results.append((f"demo@{name}", "fail" if missing else "pass",
+                        f"missing {missing}" if missing else "shown"))
+    if any(v == "fail" for _, v, _ in results):
+        for l in lines[-60:]:
+            print(f"[demo] {l}")
+    return results
+
+
 def judge(topology, text):
     """Returns a list of (name, verdict, detail) for one topology's log."""
     lines = [ANSI_RE.sub("", l).rstrip("\r") for l in text.splitlines()]
     if topology == "static":
         return judge_static(lines)
+    if topology == "demo":
+        return judge_demo(lines)
     results = []
     current = None
     seen_subtests = {}
     taint = None
     ended = False
+    listed = {}
     for line in lines:
+        m = re.match(r"^@@P2PBUF-SUBTESTS (\S+) ?(.*)$", line)
+        if m:
+            listed[m.group(1)] = m.group(2).split()
+            continue
         m = re.match(r"^@@P2PBUF-TEST (\S+)$", line)
         if m:
             current = m.group(1)
@@ -93,6 +132,11 @@ def judge(topology, text):
                 results.append((f"{name}@exit", "fail", f"exit code {rc}"))
             if rc == 77 and not subs:
                 results.append((f"{name}@all", "skip", "all subtests skipped"))
+            reported = {s for s, _ in subs}
+            for sub in listed.get(name, []):
+                if sub not in reported and subs:
+                    results.append((f"{name}@{sub}", "fail",
+                                    f"listed but never reported (exit code {rc})"))
             current = None
             continue
         m = SUBTEST_RE.match(line)
@@ -140,6 +184,21 @@ def judge(topology, text):
     return results
 
 
+def judge_host(path):
+    """Verdicts the host wrote about a topology (e.g. the DKMS build)."""
+    results = []
+    try:
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"^@@P2PBUF-HOST (\S+) (pass|fail|skip) ?(.*)$", line)
+                if m:
+                    results.append(m.groups())
+                    print(f"[host] {m.group(1)}: {m.group(2).upper()} {m.group(3)}")
+    except FileNotFoundError:
+        pass
+    return results
+
+
 def main(paths):
     table = []
     totals = {"pass": 0, "fail": 0, "skip": 0}
@@ -151,7 +210,7 @@ def main(paths):
         except OSError as e:
             text = ""
             print(f"[{topology}] cannot read {path}: {e}")
-        results = judge(topology, text)
+        results = judge(topology, text) + judge_host(path + ".host")
         counts = {"pass": 0, "fail": 0, "skip": 0}
         for name, verdict, detail in results:
             counts[verdict] += 1

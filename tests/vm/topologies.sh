@@ -10,7 +10,8 @@
 
 # Topologies `make check` runs by default, in order.
 # "static" is no VM: sparse and checkpatch on the drivers.
-ALL_TOPOLOGIES="static switch rootports hostbridge iommu stock detector"
+# "demo" is `make demo` (two VMs), judged by what it prints.
+ALL_TOPOLOGIES="static switch rootports hostbridge iommu stock multi demo detector"
 
 vram_dev() { echo "ivshmem-plain,memdev=${2:-vram},bus=$1,addr=0x0"; }
 nic_dev() { echo "edu,dma_mask=0xffffffffffffffff,bus=$1,addr=0x0"; }
@@ -27,7 +28,7 @@ topology_args() {
 	KERNEL_FLAVOR=testkernel
 	EXTRA_CMDLINE=
 	case "$1" in
-	static)
+	static|demo)
 		;;
 	switch|detector)
 		# Both devices below one switch: p2p by PCI bus address.
