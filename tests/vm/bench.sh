@@ -18,19 +18,19 @@ prepare_flavor testkernel >/dev/null
 
 t=${BENCH_TOPOLOGY:-switch}
 results=${BENCH_RESULTS:-$repo/bench-results}
-args=${BENCH_ARGS:---reps 5 --transfers 10000 --steady-budget 90 --scale 1000,10000,100000 --sample 200 --scale-budget 600}
+args=${BENCH_ARGS:---reps 3 --transfers 10000 --steady-budget 60 --scale 1000,10000,100000 --sample 200 --scale-budget 300}
 log=$build/vm/bench-$t.log
 # the guest reads its options from here (the checkout is visible to it)
 echo "$args" >"$build/vm/bench-args"
 export P2PBUF_VM_TIMEOUT=${P2PBUF_VM_TIMEOUT:-3000}
 
-echo "==== p2pctl bench in the $t VM (TCG; this takes 10-20 minutes) ===="
+echo "==== p2pctl bench in the $t VM (TCG; this takes about 15 minutes) ===="
 P2PBUF_TESTS=none P2PBUF_SELFTEST=none P2PBUF_MODE=bench boot_topology "$t" "$log" &
 vm=$!
 # progress while it runs: p2pctl's "bench:" lines from the serial console
 sleep 1
-tail -n +1 -F --pid=$vm "$log" 2>/dev/null | tr -d '\r' |
-	grep --line-buffered -a '^bench: ' >&2 || true
+tail -n +1 -F --pid=$vm "$log" 2>/dev/null |
+	grep --line-buffered -a '^bench: ' | sed -u 's/\r$//' >&2 || true
 wait $vm || true
 
 body=$build/vm/bench-$t.out
