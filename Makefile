@@ -7,6 +7,8 @@
 #   make check           every test, in QEMU, in every PCIe topology
 #                        (TOPOLOGY='switch iommu' TESTS='p2pgpu_*' to narrow)
 #   make demo            boots the VM and shares a buffer GPU -> NIC
+#   make bench           boots the VM once and measures p2pbuf against its
+#                        peers (not part of check; writes bench-results/)
 
 # Out-of-tree convention: the running kernel's build tree; this build
 # machine runs a kernel without modules, so fall back to the newest
@@ -58,6 +60,10 @@ check: deps
 demo: deps
 	$(MAKE) userspace tests
 	tests/vm/demo.sh
+
+bench: deps
+	$(MAKE) userspace
+	tests/vm/bench.sh
 
 install: install-modules install-headers install-userspace
 

@@ -65,6 +65,12 @@ int p2prdma_engine_init(struct p2prdma_dev *pdev)
 	ret = dma_set_mask_and_coherent(&pci->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
+	/*
+	 * The device addresses regions through a per-page table and splits
+	 * every DMA at page boundaries, so a mapped segment may be of any
+	 * length: do not make exporters split at the PCI default of 64 KiB.
+	 */
+	dma_set_max_seg_size(&pci->dev, UINT_MAX);
 	mutex_init(&pdev->engine_lock);
 	init_completion(&pdev->dma_done);
 

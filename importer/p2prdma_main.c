@@ -244,7 +244,7 @@ static int p2prdma_ioctl_query_mr(struct p2prdma_file *pfile,
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.pad || args.pad2)
+	if (args.pad)
 		return -EINVAL;
 	mr = xa_load(&pfile->regions, args.handle);
 	if (!mr)
@@ -268,6 +268,10 @@ static int p2prdma_ioctl_query_mr(struct p2prdma_file *pfile,
 	args.iova = mr->iova;
 	args.backing = mr->mapped ? mr->backing : P2PRDMA_BACKING_UNMAPPED;
 	args.num_segments = mr->mapped ? mr->num_segments : 0;
+	args.sg_entries = 0;
+	if (mr->mapped)
+		args.sg_entries = mr->is_dmabuf ? mr->sgt->nents :
+						  mr->usgt.nents;
 	args.map_count = mr->map_count;
 	args.invalidate_count = mr->invalidate_count;
 	if (mr->is_dmabuf)

@@ -106,6 +106,10 @@ struct p2prdma_dereg_mr {
  * @map_count: [out] times the region was mapped (first map included).
  * @invalidate_count: [out] mappings move_notify invalidated.
  * @pad: must be zero.
+ * @sg_entries: [out] DMA-mapped entries of the current mapping's scatter
+ * table (the exporter's for a dma-buf, ours for user memory), 0 when not
+ * mapped. Kernels before this field reported 0 here and required 0 on
+ * input; its input value is now ignored.
  *
  * Errors: -ENOENT no such region; -EINVAL pad.
  */
@@ -119,7 +123,7 @@ struct p2prdma_query_mr {
 	__u32 map_count;
 	__u32 invalidate_count;
 	__u32 pad;
-	__u32 pad2;
+	__u32 sg_entries;
 };
 
 /**

@@ -106,6 +106,16 @@ void json_bool(struct json *j, bool v)
 	fputs(v ? "true" : "false", j->f);
 }
 
+void json_double(struct json *j, double v)
+{
+	sep(j);
+	/* JSON has no NaN or infinity: an unmeasured value is null */
+	if (v != v || v > 1e300 || v < -1e300)
+		fputs("null", j->f);
+	else
+		fprintf(j->f, "%.6g", v);
+}
+
 void json_null(struct json *j)
 {
 	sep(j);
@@ -116,6 +126,7 @@ void json_kstr(struct json *j, const char *k, const char *s) { json_key(j, k); j
 void json_kint(struct json *j, const char *k, int64_t v) { json_key(j, k); json_int(j, v); }
 void json_kuint(struct json *j, const char *k, uint64_t v) { json_key(j, k); json_uint(j, v); }
 void json_kbool(struct json *j, const char *k, bool v) { json_key(j, k); json_bool(j, v); }
+void json_kdouble(struct json *j, const char *k, double v) { json_key(j, k); json_double(j, v); }
 
 void json_finish(struct json *j)
 {

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "json.h"
 #include "p2pbuf.h"
 
@@ -66,6 +67,8 @@ static const char main_help[] =
 	"    explain    the same as prose, with the likely cause and the fix\n"
 	"    share      share a VRAM buffer between two processes, DMA into it from\n"
 	"               the NIC, and verify the data\n"
+	"    bench      measure map cost, re-maps, migration and scale against\n"
+	"               udmabuf, the system dma-heap and memcpy in this machine\n"
 	"\n"
 	"    Run `p2pctl <command> --help` for each command's options.\n"
 	"\n";
@@ -1314,6 +1317,7 @@ static const struct command commands[] = {
 	{ "topology", cmd_topology },
 	{ "explain", cmd_explain },
 	{ "share", cmd_share },
+	{ "bench", cmd_bench },
 };
 
 int main(int argc, char **argv)
