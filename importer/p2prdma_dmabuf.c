@@ -23,6 +23,7 @@ static void p2prdma_dmabuf_unmap(struct p2prdma_mr *mr)
 	if (!mr->sgt)
 		return;
 	dma_buf_unmap_attachment(mr->attach, mr->sgt, DMA_BIDIRECTIONAL);
+	atomic_dec(&mr->pdev->live_mappings);
 	mr->sgt = NULL;
 	mr->mapped = false;
 	mr->backing = P2PRDMA_BACKING_UNMAPPED;
@@ -55,11 +56,13 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 }
 
 /**
- * p2prdma_pinned_move_notify() - must never be called for a pinned buffer
+ * p2prdma_pinned_move_notify() - must never be called for a pinned mapping
  * @attach: our attachment.
  *
  * A pinned buffer cannot move; an exporter that still moves it is broken.
- * The mapping is kept (as ib_umem does) and the event counted.
+ * The mapping is kept (as ib_umem does) and the event counted. Before our
+ * pin and map, at registration, the buffer may still move (the exporter's
+ * pin may be what moves it): nothing is mapped yet, all is well.
  */
 static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
 {
@@ -67,8 +70,9 @@ static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	mr->invalidate_count++;
-	dev_warn_once(p2prdma_dma_dev(mr->pdev),
-		      "move_notify on a pinned dma-buf\n");
+	if (mr->sgt)
+		dev_warn_once(p2prdma_dma_dev(mr->pdev),
+			      "move_notify on a pinned dma-buf\n");
 }
 
 static const struct dma_buf_attach_ops p2prdma_dynamic_ops = {
@@ -102,6 +106,7 @@ static int p2prdma_dmabuf_map(struct p2prdma_mr *mr)
 		return ret;
 	}
 	mr->sgt = sgt;
+	atomic_inc(&mr->pdev->live_mappings);
 	mr->mapped = true;
 	mr->invalidated = false;
 	mr->map_count++;
@@ -176,8 +181,8 @@ static int p2prdma_dmabuf_pin_map(struct p2prdma_mr *mr)
 	dma_resv_lock(mr->dmabuf->resv, NULL);
 	ret = dma_buf_pin(mr->attach);
 	if (ret) {
-		/* the uapi reports any refusal other than memory as such */
-		if (ret != -ENOMEM)
+		/* no memory, no room, no device: as is; any other refusal */
+		if (ret != -ENOMEM && ret != -ENOSPC && ret != -ENODEV)
 			ret = -EOPNOTSUPP;
 		goto unlock_resv;
 	}
@@ -250,6 +255,7 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 		ret = PTR_ERR(mr->attach);
 		goto free_mr;
 	}
+	atomic_inc(&pdev->live_attachments);
 
 	if (mr->pinned) {
 		ret = p2prdma_dmabuf_pin_map(mr);
@@ -262,6 +268,7 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 
 detach_buf:
 	dma_buf_detach(dmabuf, mr->attach);
+	atomic_dec(&pdev->live_attachments);
 free_mr:
 	p2prdma_mr_free(mr);
 put_dmabuf:
@@ -283,5 +290,6 @@ void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr)
 		dma_buf_unpin(mr->attach);
 	dma_resv_unlock(dmabuf->resv);
 	dma_buf_detach(dmabuf, mr->attach);
+	atomic_dec(&mr->pdev->live_attachments);
 	dma_buf_put(dmabuf);
 }
