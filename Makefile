@@ -43,7 +43,7 @@ userspace:
 
 tests: $(IGT_BINS)
 
-$(BUILD)/igt/%: tests/igt/%.c tests/igt/igt_subset.h $(wildcard uapi/*.h)
+$(BUILD)/igt/%: tests/igt/%.c $(wildcard tests/igt/*.h) $(wildcard uapi/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(IGT_CFLAGS) $< -o $@ $(IGT_LIBS)
 
