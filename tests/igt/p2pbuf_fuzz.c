@@ -694,10 +694,11 @@ igt_main
 				p2p_transfer(nic, mb, 0, mo, 10, 45);
 				igt_assert_eq(__p2p_dereg(nic, mo), 0);
 			}
-			igt_assert_eq(__p2p_reg_user(nic, ubuf, 1ULL << 40, &mu),
-				      -ENOMEM);
-			igt_assert_eq(__p2p_reg_user(nic, ubuf, 1ULL << 46, &mu),
-				      -ENOMEM);
+			/* low enough to fit any x86-64 address space */
+			igt_assert_eq(__p2p_reg_user(nic, (void *)(1ULL << 32),
+						     1ULL << 40, &mu), -ENOMEM);
+			igt_assert_eq(__p2p_reg_user(nic, (void *)(1ULL << 32),
+						     1ULL << 46, &mu), -ENOMEM);
 			{
 				uint32_t hs = p2p_create(gpu, 2 * pg,
 							 P2PGPU_PLACEMENT_SYSTEM);

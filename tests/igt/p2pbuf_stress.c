@@ -268,7 +268,7 @@ static uint64_t stamp(unsigned int bo, uint64_t off, unsigned int gen)
 static void subtest_oversubscribe(void)
 {
 	const size_t bo_size = 4 << 20;
-	unsigned int n = (unsigned int)(4 * dq.vram_size / bo_size), rounds = 2;
+	unsigned int n = (unsigned int)(4 * dq.vram_size / bo_size), rounds = 1;
 	uint32_t *h = calloc(n, sizeof(*h)), *mr = calloc(n, sizeof(*mr)), hu;
 	unsigned int *gen = calloc(n, sizeof(*gen));
 	int *buf = calloc(n, sizeof(*buf)), nic = p2p_nic_open();
