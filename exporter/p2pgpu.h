@@ -7,6 +7,7 @@
 #ifndef P2PGPU_H
 #define P2PGPU_H
 
+#include <linux/atomic.h>
 #include <linux/dma-buf.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -43,6 +44,10 @@ extern bool p2pgpu_param_p2p;
  * @vram_pinned: bytes of VRAM pinned.
  * @bos_lock: protects @bos.
  * @bos: every live BO, for debugfs.
+ * @live_bos: BOs not yet destroyed, for leak checks (debugfs).
+ * @live_attachments: dma-buf attachments of its BOs not yet detached.
+ * @live_dmabufs: dma-bufs exported from its BOs (whole and ranges) not yet
+ * released.
  */
 struct p2pgpu_device {
 	struct drm_device drm;
@@ -59,6 +64,9 @@ struct p2pgpu_device {
 	u64 vram_pinned;
 	struct mutex bos_lock; /* protects bos */
 	struct list_head bos;
+	atomic_t live_bos;
+	atomic_t live_attachments;
+	atomic_t live_dmabufs;
 };
 
 /**
@@ -74,6 +82,7 @@ struct p2pgpu_device {
  * (whole buffer and ranges), protected by the BO's dma_resv.
  * @ranges: &struct p2pgpu_range exports, protected by the BO's dma_resv.
  * @dev_link: entry in &p2pgpu_device.bos.
+ * @revoked: told its importers that the device is gone (under bos_lock).
  */
 struct p2pgpu_bo {
 	struct ttm_buffer_object tbo;
@@ -84,6 +93,7 @@ struct p2pgpu_bo {
 	struct list_head attachments;
 	struct list_head ranges;
 	struct list_head dev_link;
+	bool revoked;
 };
 
 /**
@@ -161,6 +171,7 @@ void p2pgpu_ttm_fini(struct p2pgpu_device *pdev);
 void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev);
 struct ttm_placement *p2pgpu_ttm_placement(u32 placement);
 bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo);
+int p2pgpu_vram_errno(struct p2pgpu_device *pdev, u64 size, int ret);
 int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible);
 int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram);
 void p2pgpu_bo_unpin(struct p2pgpu_bo *bo);

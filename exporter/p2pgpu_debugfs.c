@@ -2,7 +2,8 @@
 /*
  * p2pgpu debugfs: <debugfs>/dri/<minor>/p2pgpu_bos lists the device, every
  * BO and every attachment of its dma-bufs, with the peer-to-peer decision,
- * its reason and the PCI distance to the importer.
+ * its reason and the PCI distance to the importer; p2pgpu_objects counts
+ * the live BOs, dma-buf attachments and exported dma-bufs, for leak checks.
  */
 #include <linux/seq_file.h>
 
@@ -103,6 +104,18 @@ static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
 	return 0;
 }
 
+static int p2pgpu_debugfs_objects(struct seq_file *m, void *unused)
+{
+	struct drm_debugfs_entry *entry = m->private;
+	struct p2pgpu_device *pdev = to_p2pgpu(entry->dev);
+
+	seq_printf(m, "bos %d\nattachments %d\ndmabufs %d\n",
+		   atomic_read(&pdev->live_bos),
+		   atomic_read(&pdev->live_attachments),
+		   atomic_read(&pdev->live_dmabufs));
+	return 0;
+}
+
 /**
  * p2pgpu_debugfs_init - register the device's debugfs files
  * @pdev: the device, before drm_dev_register()
@@ -110,4 +123,6 @@ static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
 void p2pgpu_debugfs_init(struct p2pgpu_device *pdev)
 {
 	drm_debugfs_add_file(&pdev->drm, "p2pgpu_bos", p2pgpu_debugfs_bos, NULL);
+	drm_debugfs_add_file(&pdev->drm, "p2pgpu_objects",
+			     p2pgpu_debugfs_objects, NULL);
 }

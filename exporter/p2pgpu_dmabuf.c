@@ -13,7 +13,6 @@
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/iosys-map.h>
-#include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -101,6 +100,7 @@ static int p2pgpu_dma_buf_attach(struct dma_buf *dmabuf,
 	dma_resv_lock(dmabuf->resv, NULL);
 	list_add_tail(&rec->link, &bo->attachments);
 	dma_resv_unlock(dmabuf->resv);
+	atomic_inc(&p2pgpu_bo_dev(bo)->live_attachments);
 	return 0;
 }
 
@@ -113,12 +113,15 @@ static void p2pgpu_dma_buf_detach(struct dma_buf *dmabuf,
 				  struct dma_buf_attachment *attach)
 {
 	struct p2pgpu_attach *rec = attach->priv;
+	u64 offset, length;
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	list_del(&rec->link);
 	dma_resv_unlock(dmabuf->resv);
 	attach->priv = NULL;
 	kfree(rec);
+	atomic_dec(&p2pgpu_bo_dev(p2pgpu_dmabuf_bo(dmabuf, &offset,
+						   &length))->live_attachments);
 }
 
 /**
@@ -129,18 +132,25 @@ static void p2pgpu_dma_buf_detach(struct dma_buf *dmabuf,
  * A pinned BO stays in VRAM only if every importer reaches the BAR and
  * could be told about later moves; otherwise it is pinned in system memory.
  *
- * Return: 0, -ENOSPC past the VRAM pin cap, -EBUSY pinned elsewhere.
+ * Return: 0, -ENOSPC past the VRAM pin cap, -EBUSY pinned elsewhere,
+ * -ENODEV once the device is unplugged.
  */
 static int p2pgpu_dma_buf_pin(struct dma_buf_attachment *attach)
 {
 	struct p2pgpu_bo *bo;
 	u64 offset, length;
+	int idx, ret;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
-	return p2pgpu_bo_pin(bo, IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) &&
-				 p2pgpu_all_p2p(bo));
+	/* an unplugged device moves nothing, into its BAR least of all */
+	if (!drm_dev_enter(bo->tbo.base.dev, &idx))
+		return -ENODEV;
+	ret = p2pgpu_bo_pin(bo, IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) &&
+			    p2pgpu_all_p2p(bo));
+	drm_dev_exit(idx);
+	return ret;
 }
 
 /**
@@ -182,7 +192,13 @@ static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
 	if (ret)
 		goto err_free_sgt;
 
-	ret = dma_map_sgtable(dev, sgt, dir, 0);
+	/*
+	 * Without CPU syncs, as amdgpu maps GTT: the pages are cache coherent
+	 * here (see begin_cpu_access), and any number of attachments, of one
+	 * device or several, may map the same pages at once; the DMA API
+	 * only supports overlapping mappings that skip the syncs.
+	 */
+	ret = dma_map_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto err_free_table;
 	return sgt;
@@ -216,31 +232,15 @@ static struct sg_table *p2pgpu_map_vram(struct p2pgpu_bo *bo, u64 offset,
 	return sgt;
 }
 
-/**
- * p2pgpu_dma_buf_map - &dma_buf_ops.map_dma_buf implementation
- * @attach: the attachment
- * @dir: DMA direction
- *
- * An unpinned BO is first put where the attachment can use it: system
- * memory for a staged attachment (other importers get move_notify), VRAM or
- * system memory, wherever it is, for a peer-to-peer one. VRAM is mapped from
- * the BAR's P2PDMA pages; if the DMA layer refuses (-EREMOTEIO) the
- * attachment is staged from then on.
- *
- * Return: the mapped table or an ERR_PTR().
- */
-static struct sg_table *p2pgpu_dma_buf_map(struct dma_buf_attachment *attach,
-					   enum dma_data_direction dir)
+/* map_dma_buf proper, the device known to be present */
+static struct sg_table *
+p2pgpu_dma_buf_map_present(struct dma_buf_attachment *attach,
+			   struct p2pgpu_bo *bo, u64 offset, u64 length,
+			   enum dma_data_direction dir)
 {
 	struct p2pgpu_attach *rec = attach->priv;
 	struct sg_table *sgt = NULL;
-	struct p2pgpu_bo *bo;
-	u64 offset, length;
 	int ret = 0;
-
-	dma_resv_assert_held(attach->dmabuf->resv);
-
-	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
 
 	if (rec->decision == P2PGPU_MAPPING_P2P) {
 		/* SYSTEM may be swapped out: bring it back, to VRAM if allowed */
@@ -299,6 +299,41 @@ mapped:
 }
 
 /**
+ * p2pgpu_dma_buf_map - &dma_buf_ops.map_dma_buf implementation
+ * @attach: the attachment
+ * @dir: DMA direction
+ *
+ * An unpinned BO is first put where the attachment can use it: system
+ * memory for a staged attachment (other importers get move_notify), VRAM or
+ * system memory, wherever it is, for a peer-to-peer one. VRAM is mapped from
+ * the BAR's P2PDMA pages; if the DMA layer refuses (-EREMOTEIO) the
+ * attachment is staged from then on.
+ *
+ * Once the device is unplugged nothing is mapped any more: the BAR is going
+ * or gone, and importers were told to let go (p2pgpu_revoke_all()).
+ *
+ * Return: the mapped table, ERR_PTR(-ENODEV) after unplug, or another
+ * ERR_PTR().
+ */
+static struct sg_table *p2pgpu_dma_buf_map(struct dma_buf_attachment *attach,
+					   enum dma_data_direction dir)
+{
+	struct p2pgpu_bo *bo;
+	struct sg_table *sgt;
+	u64 offset, length;
+	int idx;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
+	if (!drm_dev_enter(bo->tbo.base.dev, &idx))
+		return ERR_PTR(-ENODEV);
+	sgt = p2pgpu_dma_buf_map_present(attach, bo, offset, length, dir);
+	drm_dev_exit(idx);
+	return sgt;
+}
+
+/**
  * p2pgpu_dma_buf_unmap - &dma_buf_ops.unmap_dma_buf implementation
  * @attach: the attachment
  * @sgt: a table p2pgpu_dma_buf_map() returned for it
@@ -309,13 +344,11 @@ static void p2pgpu_dma_buf_unmap(struct dma_buf_attachment *attach,
 				 enum dma_data_direction dir)
 {
 	struct p2pgpu_attach *rec = attach->priv;
-	unsigned long attrs = 0;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	if (is_pci_p2pdma_page(sg_page(sgt->sgl)))
-		attrs = DMA_ATTR_SKIP_CPU_SYNC;
-	dma_unmap_sgtable(attach->dev, sgt, dir, attrs);
+	/* both kinds of mapping were made without CPU syncs */
+	dma_unmap_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	sg_free_table(sgt);
 	kfree(sgt);
 
@@ -449,6 +482,7 @@ static void p2pgpu_dma_buf_release(struct dma_buf *dmabuf)
 	if (bo->dmabuf == dmabuf)
 		bo->dmabuf = NULL;
 	dma_resv_unlock(dmabuf->resv);
+	atomic_dec(&p2pgpu_bo_dev(bo)->live_dmabufs);
 	drm_gem_dmabuf_release(dmabuf);
 }
 
@@ -465,6 +499,7 @@ static void p2pgpu_range_release(struct dma_buf *dmabuf)
 	list_del(&range->link);
 	dma_resv_unlock(dmabuf->resv);
 
+	atomic_dec(&p2pgpu_bo_dev(range->bo)->live_dmabufs);
 	drm_gem_object_put(&range->bo->tbo.base);
 	kfree(range);
 	drm_dev_put(drm);
@@ -518,6 +553,7 @@ struct dma_buf *p2pgpu_gem_prime_export(struct drm_gem_object *obj, int flags)
 	if (IS_ERR(buf))
 		return buf;
 	buf->ops = &p2pgpu_dmabuf_ops;
+	atomic_inc(&to_p2pgpu(obj->dev)->live_dmabufs);
 
 	/* moves must reach this dma-buf's importers for as long as it lives */
 	dma_resv_lock(obj->resv, NULL);
@@ -589,6 +625,7 @@ int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
 		goto err_put_dev;
 	}
 	range->dmabuf = dmabuf;
+	atomic_inc(&to_p2pgpu(drm)->live_dmabufs);
 	dma_resv_lock(obj->resv, NULL);
 	list_add_tail(&range->link, &range->bo->ranges);
 	dma_resv_unlock(obj->resv);

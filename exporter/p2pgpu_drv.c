@@ -150,17 +150,60 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	return 0;
 }
 
+/* the next BO not yet revoked, with a GEM reference, or NULL */
+static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *pdev)
+{
+	struct p2pgpu_bo *bo, *found = NULL;
+
+	mutex_lock(&pdev->bos_lock);
+	list_for_each_entry(bo, &pdev->bos, dev_link) {
+		if (bo->revoked)
+			continue;
+		bo->revoked = true;
+		/* one on its way to destruction has no importers left */
+		if (kref_get_unless_zero(&bo->tbo.base.refcount)) {
+			found = bo;
+			break;
+		}
+	}
+	mutex_unlock(&pdev->bos_lock);
+	return found;
+}
+
+/**
+ * p2pgpu_revoke_all - tell every importer of every BO that it is gone
+ * @pdev: the device, unplugged (map_dma_buf answers -ENODEV from now on)
+ *
+ * Moving VRAM out already notified the importers of buffers that were
+ * there; those of buffers staged in system memory still hold a mapping.
+ * dma_buf_move_notify() makes every dynamic importer drop it: its next
+ * map fails with -ENODEV. Each dma_resv is taken without bos_lock held, so
+ * bos_lock is never ordered before a dma_resv.
+ */
+static void p2pgpu_revoke_all(struct p2pgpu_device *pdev)
+{
+	struct p2pgpu_bo *bo;
+
+	while ((bo = p2pgpu_next_unrevoked(pdev))) {
+		dma_resv_lock(bo->tbo.base.resv, NULL);
+		p2pgpu_bo_move_notify(bo);
+		dma_resv_unlock(bo->tbo.base.resv);
+		drm_gem_object_put(&bo->tbo.base);
+	}
+}
+
 static void p2pgpu_pci_remove(struct pci_dev *pci)
 {
 	struct p2pgpu_device *pdev = pci_get_drvdata(pci);
 
-	/* no new ioctls; CPU mappings fault to a dummy page from now on */
+	/* no new ioctls or maps; CPU mappings fault to a dummy page */
 	drm_dev_unplug(&pdev->drm);
 	/*
 	 * The BAR's P2PDMA pages and region go with the device-managed
 	 * resources right after this: move what can move to system memory.
 	 */
 	p2pgpu_ttm_evict_vram(pdev);
+	p2pgpu_revoke_all(pdev);
 }
 
 static const struct pci_device_id p2pgpu_pci_ids[] = {

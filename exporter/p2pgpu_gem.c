@@ -37,6 +37,7 @@ static void p2pgpu_bo_destroy(struct ttm_buffer_object *tbo)
 	mutex_lock(&pdev->bos_lock);
 	list_del(&bo->dev_link);
 	mutex_unlock(&pdev->bos_lock);
+	atomic_dec(&pdev->live_bos);
 
 	drm_gem_object_release(&tbo->base);
 	kfree(bo);
@@ -73,15 +74,15 @@ int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
 	mutex_lock(&pdev->bos_lock);
 	list_add_tail(&bo->dev_link, &pdev->bos);
 	mutex_unlock(&pdev->bos_lock);
+	atomic_inc(&pdev->live_bos);
 
 	pl = p2pgpu_ttm_placement(placement);
 	/* on failure TTM calls p2pgpu_bo_destroy() */
 	ret = ttm_bo_init_reserved(&pdev->bdev, &bo->tbo, ttm_bo_type_device,
 				   pl, 0, &ctx, NULL, NULL, p2pgpu_bo_destroy);
 	if (ret) {
-		/* ttm_bo_validate() reports a full VRAM as -ENOMEM */
-		if (ret == -ENOMEM && placement == P2PGPU_PLACEMENT_VRAM)
-			ret = -ENOSPC;
+		if (placement == P2PGPU_PLACEMENT_VRAM)
+			ret = p2pgpu_vram_errno(pdev, size, ret);
 		return ret;
 	}
 	ttm_bo_unreserve(&bo->tbo);

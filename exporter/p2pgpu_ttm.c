@@ -145,6 +145,32 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 }
 
 /**
+ * p2pgpu_vram_errno - what a failed placement in VRAM means
+ * @pdev: the device
+ * @size: bytes asked for
+ * @ret: what TTM answered
+ *
+ * ttm_bo_validate() reports "no space" as -ENOMEM, for old userspace, and
+ * a failed kernel allocation as -ENOMEM too. No space is -ENOSPC only when
+ * the pinned part of VRAM leaves less than @size: nothing can be evicted
+ * to make room. Otherwise it is memory, -ENOMEM.
+ *
+ * Return: -ENOSPC or @ret.
+ */
+int p2pgpu_vram_errno(struct p2pgpu_device *pdev, u64 size, int ret)
+{
+	u64 pinned;
+
+	if (ret != -ENOMEM)
+		return ret;
+	spin_lock(&pdev->pin_lock);
+	pinned = pdev->vram_pinned;
+	spin_unlock(&pdev->pin_lock);
+	return size > pdev->vram_size - min(pinned, pdev->vram_size) ?
+	       -ENOSPC : -ENOMEM;
+}
+
+/**
  * p2pgpu_bo_validate - move a BO where a placement says
  * @bo: the BO, reserved
  * @placement: P2PGPU_PLACEMENT_*; SYSTEM means TT (system memory with
@@ -152,7 +178,7 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
  * @interruptible: wait interruptibly for TTM
  *
  * Return: 0, -EBUSY if pinned elsewhere, -ENOSPC if VRAM was asked for and
- * cannot be made (everything there is pinned), or another error.
+ * cannot be made (everything there is pinned), -ENOMEM, or another error.
  */
 int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible)
 {
@@ -174,9 +200,9 @@ int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible)
 	}
 
 	ret = ttm_bo_validate(&bo->tbo, pl, &ctx);
-	/* ttm_bo_validate() reports a full VRAM as -ENOMEM, for old userspace */
-	if (ret == -ENOMEM && placement == P2PGPU_PLACEMENT_VRAM)
-		ret = -ENOSPC;
+	if (placement == P2PGPU_PLACEMENT_VRAM)
+		ret = p2pgpu_vram_errno(p2pgpu_bo_dev(bo), bo->tbo.base.size,
+					ret);
 	return ret;
 }
 
@@ -229,9 +255,9 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 		spin_lock(&pdev->pin_lock);
 		pdev->vram_pinned -= size;
 		spin_unlock(&pdev->pin_lock);
-		if (ret && ret != -ENOSPC)
+		if (ret && ret != -ENOSPC && ret != -ENOMEM)
 			return ret;
-		/* no room in VRAM: pin in system memory, staged */
+		/* no room (or memory) for VRAM: pin in system memory, staged */
 	}
 
 	ret = p2pgpu_bo_validate(bo, P2PGPU_PLACEMENT_SYSTEM, true);

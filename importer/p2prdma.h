@@ -35,6 +35,10 @@
  * @dma_done: signalled by the DMA completion interrupt.
  * @engine_wedged: a DMA never finished; the engine is not used again.
  * @live_regions: regions registered on this device, all files.
+ * @open_files: files open on this device.
+ * @live_attachments: dma-buf attachments of its regions.
+ * @live_mappings: dma-buf mappings its regions hold.
+ * @debugfs: its directory in <debugfs>/p2prdma.
  */
 struct p2prdma_dev {
 	struct pci_dev *pdev;
@@ -52,6 +56,10 @@ struct p2prdma_dev {
 	struct completion dma_done;
 	bool engine_wedged;
 	atomic_t live_regions;
+	atomic_t open_files;
+	atomic_t live_attachments;
+	atomic_t live_mappings;
+	struct dentry *debugfs;
 };
 
 /**
@@ -154,5 +162,11 @@ int p2prdma_engine_init(struct p2prdma_dev *pdev);
 void p2prdma_engine_fini(struct p2prdma_dev *pdev);
 int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
 		     struct p2prdma_mr *src, struct p2prdma_transfer *args);
+
+/* p2prdma_debugfs.c */
+void p2prdma_debugfs_init(void);
+void p2prdma_debugfs_fini(void);
+void p2prdma_debugfs_add(struct p2prdma_dev *pdev);
+void p2prdma_debugfs_remove(struct p2prdma_dev *pdev);
 
 #endif /* _P2PRDMA_H_ */

@@ -23,6 +23,7 @@ static void p2prdma_dmabuf_unmap(struct p2prdma_mr *mr)
 	if (!mr->sgt)
 		return;
 	dma_buf_unmap_attachment(mr->attach, mr->sgt, DMA_BIDIRECTIONAL);
+	atomic_dec(&mr->pdev->live_mappings);
 	mr->sgt = NULL;
 	mr->mapped = false;
 	mr->backing = P2PRDMA_BACKING_UNMAPPED;
@@ -58,13 +59,13 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 }
 
 /**
- * p2prdma_pinned_move_notify() - must never be called for a mapped pinned buffer
+ * p2prdma_pinned_move_notify() - must never be called for a pinned mapping
  * @attach: our attachment.
  *
- * The exporter may move the buffer while pinning it (into the placement
- * it pins it in), before we map: nothing to do then. Once mapped, a pinned
- * buffer cannot move; an exporter that still moves it is broken. The
- * mapping is kept (as ib_umem does) and the event counted.
+ * A pinned buffer cannot move; an exporter that still moves it is broken.
+ * The mapping is kept (as ib_umem does) and the event counted. Before our
+ * pin and map, at registration, the buffer may still move (the exporter's
+ * pin may be what moves it): nothing is mapped yet, all is well.
  */
 static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
 {
@@ -109,6 +110,7 @@ static int p2prdma_dmabuf_map(struct p2prdma_mr *mr)
 		return ret;
 	}
 	mr->sgt = sgt;
+	atomic_inc(&mr->pdev->live_mappings);
 	mr->mapped = true;
 	mr->invalidated = false;
 	mr->map_count++;
@@ -183,8 +185,8 @@ static int p2prdma_dmabuf_pin_map(struct p2prdma_mr *mr)
 	dma_resv_lock(mr->dmabuf->resv, NULL);
 	ret = dma_buf_pin(mr->attach);
 	if (ret) {
-		/* the uapi reports any refusal other than memory as such */
-		if (ret != -ENOMEM)
+		/* no memory, no room, no device: as is; any other refusal */
+		if (ret != -ENOMEM && ret != -ENOSPC && ret != -ENODEV)
 			ret = -EOPNOTSUPP;
 		goto unlock_resv;
 	}
@@ -257,6 +259,7 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 		ret = PTR_ERR(mr->attach);
 		goto free_mr;
 	}
+	atomic_inc(&pdev->live_attachments);
 
 	if (mr->pinned) {
 		ret = p2prdma_dmabuf_pin_map(mr);
@@ -269,6 +272,7 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 
 detach_buf:
 	dma_buf_detach(dmabuf, mr->attach);
+	atomic_dec(&pdev->live_attachments);
 free_mr:
 	p2prdma_mr_free(mr);
 put_dmabuf:
@@ -290,5 +294,6 @@ void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr)
 		dma_buf_unpin(mr->attach);
 	dma_resv_unlock(dmabuf->resv);
 	dma_buf_detach(dmabuf, mr->attach);
+	atomic_dec(&mr->pdev->live_attachments);
 	dma_buf_put(dmabuf);
 }

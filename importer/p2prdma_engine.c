@@ -161,6 +161,7 @@ static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
 	struct device *dev = p2prdma_dma_dev(pdev);
 	struct dma_resv *resv = NULL;
 	dma_addr_t addr;
+	bool sync;
 	int ret;
 
 	if (mr->is_dmabuf) {
@@ -176,11 +177,18 @@ static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
 	}
 
 	addr = p2prdma_mr_dma_addr(mr, off);
-	/* user memory is mapped without syncs (see p2prdma_reg_user()) */
-	if (!mr->is_dmabuf)
+	/*
+	 * User memory is mapped without syncs (see p2prdma_reg_user()): sync
+	 * the chunk, where the platform needs it. Where it does not (a
+	 * coherent direct mapping) the sync would do nothing, and the page
+	 * may be mapped by two regions at the same DMA address, which makes
+	 * a partial sync ambiguous to DMA-API debugging.
+	 */
+	sync = !mr->is_dmabuf && dma_need_sync(dev, addr);
+	if (sync)
 		dma_sync_single_for_device(dev, addr, len, dir);
 	ret = p2prdma_engine_dma(pdev, addr, len, to_ram, deadline);
-	if (!mr->is_dmabuf && to_ram)
+	if (sync && to_ram)
 		dma_sync_single_for_cpu(dev, addr, len, dir);
 
 unlock_resv:

@@ -7,6 +7,7 @@
 #include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -69,6 +70,7 @@ static int p2prdma_open(struct inode *inode, struct file *file)
 		return -ENODEV;
 	}
 	list_add(&pfile->link, &pdev->files);
+	atomic_inc(&pdev->open_files);
 	kref_get(&pdev->ref);
 	mutex_unlock(&pdev->lock);
 
@@ -99,6 +101,7 @@ static int p2prdma_release(struct inode *inode, struct file *file)
 	xa_destroy(&pfile->regions);
 	mutex_destroy(&pfile->lock);
 	kfree(pfile);
+	atomic_dec(&pdev->open_files);
 	kref_put(&pdev->ref, p2prdma_dev_release);
 	return 0;
 }
@@ -186,6 +189,9 @@ static int p2prdma_ioctl_reg_user_mr(struct p2prdma_file *pfile,
 		return -EOVERFLOW;
 	if (end > TASK_SIZE)
 		return -EFAULT;
+	/* more pages than the machine has can never be pinned */
+	if (args.length >> PAGE_SHIFT >= totalram_pages())
+		return -ENOMEM;
 
 	ret = p2prdma_reg_user(pfile->pdev, &args, &mr);
 	if (ret)
@@ -456,6 +462,7 @@ static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
 		goto fini_engine;
 
 	pci_set_drvdata(pci, pdev);
+	p2prdma_debugfs_add(pdev);
 	dev_info(&pci->dev, "%s\n", pdev->name);
 	return 0;
 
@@ -478,6 +485,7 @@ static void p2prdma_remove(struct pci_dev *pci)
 	struct p2prdma_dev *pdev = pci_get_drvdata(pci);
 	struct p2prdma_file *pfile;
 
+	p2prdma_debugfs_remove(pdev);
 	/* no new opens; files still open lose their regions and get -ENODEV */
 	misc_deregister(&pdev->misc);
 	mutex_lock(&pdev->lock);
@@ -506,7 +514,25 @@ static struct pci_driver p2prdma_driver = {
 	.probe = p2prdma_probe,
 	.remove = p2prdma_remove,
 };
-module_pci_driver(p2prdma_driver);
+
+static int __init p2prdma_init(void)
+{
+	int ret;
+
+	p2prdma_debugfs_init();
+	ret = pci_register_driver(&p2prdma_driver);
+	if (ret)
+		p2prdma_debugfs_fini();
+	return ret;
+}
+module_init(p2prdma_init);
+
+static void __exit p2prdma_exit(void)
+{
+	pci_unregister_driver(&p2prdma_driver);
+	p2prdma_debugfs_fini();
+}
+module_exit(p2prdma_exit);
 
 MODULE_DESCRIPTION("RDMA-like dma-buf importer on QEMU's edu device");
 MODULE_LICENSE("GPL");

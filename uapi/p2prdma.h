@@ -42,7 +42,9 @@
  * Errors: -EBADF @fd is not an open file; -EINVAL @fd is not a dma-buf,
  * zero length, unknown access bits or flags, iova page offset mismatch;
  * -EOVERFLOW offset + length or iova + length overflows; -ERANGE beyond the
- * dma-buf; -EOPNOTSUPP pinning refused by the exporter; -ENOMEM.
+ * dma-buf; -ENOSPC the exporter has no room to pin it (e.g. past a cap on
+ * pinned device memory); -ENODEV the exporting device is gone;
+ * -EOPNOTSUPP pinning refused by the exporter otherwise; -ENOMEM.
  */
 struct p2prdma_reg_dmabuf_mr {
 	__s32 fd;
@@ -62,7 +64,8 @@ struct p2prdma_reg_dmabuf_mr {
  * @handle: [out] the region's key, non-zero.
  *
  * Errors: -EINVAL zero length or unknown access bits; -EOVERFLOW
- * addr + length overflows; -EFAULT unmapped memory; -ENOMEM.
+ * addr + length overflows; -EFAULT unmapped memory; -ENOMEM, also for a
+ * region of as many pages as the machine has or more.
  */
 struct p2prdma_reg_user_mr {
 	__u64 addr;

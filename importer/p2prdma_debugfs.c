@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2prdma debugfs: <debugfs>/p2prdma/<name>/objects counts what a device
+ * holds right now (open files, registered regions, dma-buf attachments and
+ * their live mappings), so that tests can check nothing leaked.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "p2prdma.h"
+
+static struct dentry *p2prdma_debugfs_root;
+
+static int p2prdma_objects_show(struct seq_file *m, void *unused)
+{
+	struct p2prdma_dev *pdev = m->private;
+
+	seq_printf(m, "files %d\nregions %d\nattachments %d\nmappings %d\n",
+		   atomic_read(&pdev->open_files),
+		   atomic_read(&pdev->live_regions),
+		   atomic_read(&pdev->live_attachments),
+		   atomic_read(&pdev->live_mappings));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2prdma_objects);
+
+/**
+ * p2prdma_debugfs_init() - create <debugfs>/p2prdma at module load
+ */
+void p2prdma_debugfs_init(void)
+{
+	p2prdma_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+}
+
+/**
+ * p2prdma_debugfs_fini() - remove <debugfs>/p2prdma at module unload
+ */
+void p2prdma_debugfs_fini(void)
+{
+	debugfs_remove_recursive(p2prdma_debugfs_root);
+}
+
+/**
+ * p2prdma_debugfs_add() - create the device's directory and its files
+ * @pdev: the device, named.
+ */
+void p2prdma_debugfs_add(struct p2prdma_dev *pdev)
+{
+	pdev->debugfs = debugfs_create_dir(pdev->name, p2prdma_debugfs_root);
+	debugfs_create_file("objects", 0444, pdev->debugfs, pdev,
+			    &p2prdma_objects_fops);
+}
+
+/**
+ * p2prdma_debugfs_remove() - remove the device's directory
+ * @pdev: the device; returns once no reader is left in its files.
+ */
+void p2prdma_debugfs_remove(struct p2prdma_dev *pdev)
+{
+	debugfs_remove_recursive(pdev->debugfs);
+	pdev->debugfs = NULL;
+}
