@@ -22,7 +22,7 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
-#include "p2pgpu_drm.h"
+#include "p2pgpu_igt.h"
 #include "p2prdma.h"
 
 #define P2P_NIC_PATH	"/dev/p2prdma0"
@@ -162,12 +162,7 @@ static inline int __p2p_create(int gpu, uint64_t size, uint32_t placement,
 
 static inline uint32_t p2p_create(int gpu, uint64_t size, uint32_t placement)
 {
-	uint32_t h;
-	int ret = __p2p_create(gpu, size, placement, &h);
-
-	igt_assert_f(ret == 0, "GEM_CREATE %llu/%u: %s\n",
-		     (unsigned long long)size, placement, strerror(-ret));
-	return h;
+	return p2pgpu_create(gpu, size, placement);
 }
 
 static inline int __p2p_gem_close(int gpu, uint32_t handle)
@@ -189,10 +184,7 @@ static inline int __p2p_export(int gpu, uint32_t handle, int *fd)
 
 static inline int p2p_export(int gpu, uint32_t handle)
 {
-	int fd, ret = __p2p_export(gpu, handle, &fd);
-
-	igt_assert_f(ret == 0, "PRIME export: %s\n", strerror(-ret));
-	return fd;
+	return p2pgpu_export(gpu, handle);
 }
 
 static inline int __p2p_migrate(int gpu, uint32_t handle, uint32_t placement)
@@ -205,13 +197,7 @@ static inline int __p2p_migrate(int gpu, uint32_t handle, uint32_t placement)
 
 static inline void *p2p_gem_mmap(int gpu, uint32_t handle, size_t size)
 {
-	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
-	void *p;
-
-	igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
-	igt_assert(p != MAP_FAILED);
-	return p;
+	return p2pgpu_mmap(gpu, handle, size);
 }
 
 static inline int __p2p_reg_dmabuf(int nic, int buf, uint64_t off,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The p2pgpu ioctls as the IGT tests call them: the double-underscore
- * forms return the ioctl's result, the others assert success.
+ * forms return the ioctl's result (-1 and errno, as libdrm does), the others
+ * assert success. p2pbuf_common.h builds its asserting helpers on these.
  */
 #ifndef P2PGPU_IGT_H
 #define P2PGPU_IGT_H
