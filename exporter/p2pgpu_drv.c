@@ -177,19 +177,29 @@ static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *pdev)
  * Moving VRAM out already notified the importers of buffers that were
  * there; those of buffers staged in system memory still hold a mapping.
  * dma_buf_move_notify() makes every dynamic importer drop it: its next
- * map fails with -ENODEV. Each dma_resv is taken without bos_lock held, so
- * bos_lock is never ordered before a dma_resv.
+ * map fails with -ENODEV. Buffers pinned in VRAM could not be moved out;
+ * their importers hold the BAR itself, and for them the same call is a
+ * revoke (a pinned buffer never moves otherwise): they must stop using it
+ * before the BAR's pages go. Each dma_resv is taken without bos_lock held,
+ * so bos_lock is never ordered before a dma_resv.
  */
 static void p2pgpu_revoke_all(struct p2pgpu_device *pdev)
 {
+	unsigned int revoked = 0, pinned_in_vram = 0;
 	struct p2pgpu_bo *bo;
 
 	while ((bo = p2pgpu_next_unrevoked(pdev))) {
 		dma_resv_lock(bo->tbo.base.resv, NULL);
+		if (bo->tbo.pin_count && p2pgpu_bo_in_vram(bo))
+			pinned_in_vram++;
 		p2pgpu_bo_move_notify(bo);
 		dma_resv_unlock(bo->tbo.base.resv);
 		drm_gem_object_put(&bo->tbo.base);
+		revoked++;
 	}
+	drm_info(&pdev->drm,
+		 "unbind: %u buffer(s) revoked from their importers, %u of them pinned in VRAM\n",
+		 revoked, pinned_in_vram);
 }
 
 static void p2pgpu_pci_remove(struct pci_dev *pci)

@@ -206,6 +206,24 @@ int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible)
 	return ret;
 }
 
+/*
+ * ttm_bo_pin() only counts: the resource stays on its manager's LRU until it
+ * is next moved to the tail, and ttm_resource_manager_evict_all() (unbind)
+ * takes whatever is on the LRU. Put it on (or off) the pinned list now, as
+ * xe does, so nothing evicts a pinned BO from under its importers.
+ */
+static void p2pgpu_ttm_pin(struct p2pgpu_bo *bo)
+{
+	ttm_bo_pin(&bo->tbo);
+	ttm_bo_move_to_lru_tail_unlocked(&bo->tbo);
+}
+
+static void p2pgpu_ttm_unpin(struct p2pgpu_bo *bo)
+{
+	ttm_bo_unpin(&bo->tbo);
+	ttm_bo_move_to_lru_tail_unlocked(&bo->tbo);
+}
+
 /**
  * p2pgpu_bo_pin - pin a BO for a dma-buf importer
  * @bo: the BO, reserved
@@ -230,7 +248,7 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 	if (bo->tbo.pin_count) {
 		if (!vram && p2pgpu_bo_in_vram(bo))
 			return -EBUSY;
-		ttm_bo_pin(&bo->tbo);
+		p2pgpu_ttm_pin(bo);
 		return 0;
 	}
 
@@ -249,7 +267,7 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 		ret = p2pgpu_bo_validate(bo, where, true);
 		if (!ret && p2pgpu_bo_in_vram(bo)) {
 			bo->vram_pin_accounted = true;
-			ttm_bo_pin(&bo->tbo);
+			p2pgpu_ttm_pin(bo);
 			return 0;
 		}
 		spin_lock(&pdev->pin_lock);
@@ -263,7 +281,7 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 	ret = p2pgpu_bo_validate(bo, P2PGPU_PLACEMENT_SYSTEM, true);
 	if (ret)
 		return ret;
-	ttm_bo_pin(&bo->tbo);
+	p2pgpu_ttm_pin(bo);
 	return 0;
 }
 
@@ -277,7 +295,7 @@ void p2pgpu_bo_unpin(struct p2pgpu_bo *bo)
 
 	dma_resv_assert_held(bo->tbo.base.resv);
 
-	ttm_bo_unpin(&bo->tbo);
+	p2pgpu_ttm_unpin(bo);
 	if (!bo->tbo.pin_count && bo->vram_pin_accounted) {
 		bo->vram_pin_accounted = false;
 		spin_lock(&pdev->pin_lock);

@@ -59,13 +59,20 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 }
 
 /**
- * p2prdma_pinned_move_notify() - must never be called for a pinned mapping
- * @attach: our attachment.
+ * p2prdma_pinned_move_notify() - the exporter revokes a pinned buffer
+ * @attach: our attachment; importer_priv is the region.
  *
- * A pinned buffer cannot move; an exporter that still moves it is broken.
- * The mapping is kept (as ib_umem does) and the event counted. Before our
- * pin and map, at registration, the buffer may still move (the exporter's
- * pin may be what moves it): nothing is mapped yet, all is well.
+ * A pinned buffer does not move, so an exporter calls this on a pinned
+ * attachment only to take the memory away for good: its device is being
+ * unbound and the BAR goes with it (vfio-pci's dma-buf revoke has the same
+ * meaning). Keeping the mapping would leave our DMA aimed at a BAR that is
+ * no longer the exporter's, and the DMA addresses to be unmapped after the
+ * BAR's pages are gone. So drop it now, under the reservation lock that
+ * every transfer chunk holds while its DMA runs: no DMA is in flight. The
+ * next transfer asks the exporter to map again and gets its answer
+ * (-ENODEV from an unplugged device). Before our pin and map, at
+ * registration, the buffer may still move (the exporter's pin may be what
+ * moves it): nothing is mapped yet, there is nothing to drop.
  */
 static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
 {
@@ -75,8 +82,10 @@ static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
 	if (!mr->sgt)
 		return;
 	mr->invalidate_count++;
-	dev_warn_once(p2prdma_dma_dev(mr->pdev),
-		      "move_notify on a pinned dma-buf\n");
+	p2prdma_dmabuf_unmap(mr);
+	mr->invalidated = true;
+	dev_dbg(p2prdma_dma_dev(mr->pdev),
+		"pinned region %u revoked by its exporter\n", mr->handle);
 }
 
 static const struct dma_buf_attach_ops p2prdma_dynamic_ops = {

@@ -37,7 +37,9 @@
  *
  * The attachment is dynamic and peer-to-peer capable; it is mapped on first
  * use. With %P2PRDMA_REG_PINNED, or when the exporter is not dynamic, the
- * buffer is pinned and mapped at registration.
+ * buffer is pinned and mapped at registration and never moves; the only
+ * move_notify it can get is its exporter's revoke (the exporting device is
+ * unbound), after which transfers on it fail with -ENODEV.
  *
  * Errors: -EBADF @fd is not an open file; -EINVAL @fd is not a dma-buf,
  * zero length, unknown access bits or flags, iova page offset mismatch;

@@ -423,6 +423,130 @@ static void subtest_unbind(void)
 	p2p_assert_idle(0);
 }
 
+/*
+ * The exporter's account of its last unbind, from the kernel log: how many
+ * buffers it revoked and how many of them were still pinned in VRAM (the
+ * device's own ioctls answer -ENODEV by then). False if it said nothing.
+ */
+static bool last_unbind_report(unsigned int *revoked, unsigned int *pinned)
+{
+	char rec[1024];
+	bool found = false;
+	ssize_t n;
+	int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	igt_assert(kmsg >= 0);
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 ||
+	       (n < 0 && errno == EPIPE)) {
+		const char *msg;
+
+		if (n < 0)	/* overwritten records: go on with the next */
+			continue;
+		rec[n] = '\0';
+		msg = strstr(rec, "unbind: ");
+		if (msg && sscanf(msg, "unbind: %u buffer(s) revoked from their importers, %u of them pinned in VRAM",
+				  revoked, pinned) == 2)
+			found = true;
+	}
+	close(kmsg);
+	return found;
+}
+
+/*
+ * A pinned registration cannot be moved out of the BAR before the BAR goes
+ * away: the exporter revokes it instead (move_notify on a pinned
+ * attachment), the importer drops its mapping at once, and transfers fail.
+ * Where the importer reaches the BAR the pin holds the buffer in VRAM, so
+ * this is the one case where a mapping of the BAR outlives eviction.
+ */
+static void subtest_unbind_pinned(void)
+{
+	int gpu = p2p_gpu_open(), nic = p2p_nic_open(), bv, other;
+	struct drm_p2pgpu_gem_query bq = {};
+	struct drm_p2pgpu_device_query dq = {};
+	struct p2prdma_query_mr q;
+	uint8_t *u = p2p_anon(pg);
+	uint32_t hv, mp, mu;
+	bool in_vram;
+
+	igt_assert(gpu >= 0 && nic >= 0);
+	hv = make_buf(gpu, 4, P2PGPU_PLACEMENT_VRAM, 51);
+	bv = p2p_export(gpu, hv);
+	mp = p2p_reg_dmabuf(nic, bv, 0, 4 * pg, P2PRDMA_REG_PINNED);
+	mu = p2p_reg_user(nic, u, pg);
+	verify_mr(nic, mp, pg, 256, 51);
+
+	bq.handle = hv;
+	igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, &bq), 0);
+	igt_assert(bq.flags & P2PGPU_BO_PINNED);
+	in_vram = bq.placement == P2PGPU_PLACEMENT_VRAM;
+	igt_assert_eq(__p2p_query(nic, mp, &q), 0);
+	igt_assert(q.flags & P2PRDMA_MR_PINNED);
+	igt_assert_eq_u32(q.invalidate_count, 0);
+	/* pinned in the BAR exactly when the importer maps it peer-to-peer */
+	igt_assert_eq(in_vram, q.backing == P2PRDMA_BACKING_PEER);
+	igt_info("pinned registration %s before unbind\n",
+		 in_vram ? "in VRAM, peer-to-peer" : "in system memory");
+
+	p2p_sysfs_write(P2P_GPU_DRV "/unbind", gpu_addr);
+
+	/* unbind did not evict it from under its pin: it was revoked there */
+	{
+		unsigned int revoked, pinned;
+
+		igt_assert(last_unbind_report(&revoked, &pinned));
+		igt_assert_eq_u32(revoked, 1);
+		igt_assert_eq_u32(pinned, in_vram ? 1 : 0);
+	}
+
+	/* revoked once, mapping dropped, and nothing reaches the buffer */
+	igt_assert_eq(__p2p_query(nic, mp, &q), 0);
+	igt_assert_eq_u32(q.invalidate_count, 1);
+	igt_assert(q.flags & P2PRDMA_MR_INVALIDATED);
+	igt_assert_eq_u32(q.backing, P2PRDMA_BACKING_UNMAPPED);
+	igt_assert_eq(__p2p_transfer(nic, mp, 0, mu, 0, 64), -ENODEV);
+	igt_assert_eq(__p2p_transfer(nic, mu, 0, mp, 0, 64), -ENODEV);
+	{
+		struct p2p_counts c;
+
+		p2p_counts(&c);
+		igt_assert_eq(c.mappings, 0);
+	}
+
+	/* deregistration unpins a buffer whose device is gone */
+	igt_assert_eq(__p2p_dereg(nic, mp), 0);
+	igt_assert_eq(__p2p_dereg(nic, mu), 0);
+	close(bv);
+	close(gpu);
+	close(nic);
+	munmap(u, pg);
+	{
+		struct p2p_counts c;
+
+		/* the GPU's own counters went with its debugfs */
+		p2p_counts(&c);
+		igt_assert_eq(c.files, 0);
+		igt_assert_eq(c.regions, 0);
+		igt_assert_eq(c.nic_attachments, 0);
+	}
+
+	p2p_sysfs_write(P2P_GPU_DRV "/bind", gpu_addr);
+	other = p2p_gpu_open();
+	igt_assert(other >= 0);
+	igt_assert_eq(__p2p_ioctl(other, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &dq), 0);
+	igt_assert_eq_u64(dq.vram_pinned, 0);
+	nic = p2p_nic_open();
+	hv = make_buf(other, 4, P2PGPU_PLACEMENT_VRAM, 52);
+	bv = p2p_export(other, hv);
+	mp = p2p_reg_dmabuf(nic, bv, 0, 4 * pg, P2PRDMA_REG_PINNED);
+	verify_mr(nic, mp, 0, 256, 52);
+	igt_assert_eq(__p2p_dereg(nic, mp), 0);
+	close(nic);
+	close(bv);
+	close(other);
+	p2p_assert_idle(0);
+}
+
 /* failslab: fail the Nth slab allocation of this thread */
 static int fail_nth_fd = -1;
 static bool failslab_ready;
@@ -695,6 +819,13 @@ igt_main
 		igt_require_f(access(P2P_GPU_DRV "/unbind", W_OK) == 0,
 			      "no %s/unbind\n", P2P_GPU_DRV);
 		subtest_unbind();
+	}
+
+	igt_describe("unbind the GPU under a pinned registration: it is revoked, not left mapped");
+	igt_subtest("unbind-pinned") {
+		igt_require_f(access(P2P_GPU_DRV "/unbind", W_OK) == 0,
+			      "no %s/unbind\n", P2P_GPU_DRV);
+		subtest_unbind_pinned();
 	}
 
 	for (pi = 0; pi < 3; pi++) {
