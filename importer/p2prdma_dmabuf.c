@@ -32,14 +32,27 @@ static void p2prdma_dmabuf_unmap(struct p2prdma_mr *mr)
 }
 
 /**
- * p2prdma_move_notify() - the exporter is about to move the buffer
+ * p2prdma_move_notify() - the exporter is about to move or revoke the buffer
  * @attach: our attachment; importer_priv is the region.
  *
  * Called with the reservation lock held. Drops the mapping; the next
- * transfer chunk re-maps. No DMA of ours can be in flight into the old
+ * transfer chunk maps again. No DMA of ours can be in flight into the old
  * location: every transfer chunk holds this same reservation lock from
  * before it looks up the address until its DMA has completed, so the
  * exporter cannot get here in between.
+ *
+ * One callback serves both modes. For a dynamic region it means the buffer
+ * moves and the next transfer re-maps wherever it went. A pinned buffer does
+ * not move, so an exporter calls this on a pinned attachment only to take
+ * the memory away for good: its device is being unbound and the BAR goes
+ * with it (vfio-pci's dma-buf revoke has the same meaning). Keeping that
+ * mapping would leave our DMA aimed at a BAR that is no longer the
+ * exporter's, and its addresses to be unmapped after the BAR's pages are
+ * gone; the next transfer asks the exporter to map again and gets its
+ * answer (-ENODEV from an unplugged device).
+ *
+ * Nothing mapped, nothing to drop: before the first use, and while our own
+ * map or pin makes the exporter move the buffer (staging).
  */
 static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 {
@@ -47,55 +60,20 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	/*
-	 * Nothing mapped, nothing to invalidate: before the first use, and
-	 * while our own map makes the exporter move the buffer (staging).
-	 */
 	if (!mr->sgt)
 		return;
 	mr->invalidate_count++;
 	p2prdma_dmabuf_unmap(mr);
 	mr->invalidated = true;
+	if (mr->pinned)
+		dev_dbg(p2prdma_dma_dev(mr->pdev),
+			"pinned region %u revoked by its exporter\n",
+			mr->handle);
 }
 
-/**
- * p2prdma_pinned_move_notify() - the exporter revokes a pinned buffer
- * @attach: our attachment; importer_priv is the region.
- *
- * A pinned buffer does not move, so an exporter calls this on a pinned
- * attachment only to take the memory away for good: its device is being
- * unbound and the BAR goes with it (vfio-pci's dma-buf revoke has the same
- * meaning). Keeping the mapping would leave our DMA aimed at a BAR that is
- * no longer the exporter's, and the DMA addresses to be unmapped after the
- * BAR's pages are gone. So drop it now, under the reservation lock that
- * every transfer chunk holds while its DMA runs: no DMA is in flight. The
- * next transfer asks the exporter to map again and gets its answer
- * (-ENODEV from an unplugged device). Before our pin and map, at
- * registration, the buffer may still move (the exporter's pin may be what
- * moves it): nothing is mapped yet, there is nothing to drop.
- */
-static void p2prdma_pinned_move_notify(struct dma_buf_attachment *attach)
-{
-	struct p2prdma_mr *mr = attach->importer_priv;
-
-	dma_resv_assert_held(attach->dmabuf->resv);
-	if (!mr->sgt)
-		return;
-	mr->invalidate_count++;
-	p2prdma_dmabuf_unmap(mr);
-	mr->invalidated = true;
-	dev_dbg(p2prdma_dma_dev(mr->pdev),
-		"pinned region %u revoked by its exporter\n", mr->handle);
-}
-
-static const struct dma_buf_attach_ops p2prdma_dynamic_ops = {
+static const struct dma_buf_attach_ops p2prdma_importer_ops = {
 	.allow_peer2peer = true,
 	.move_notify = p2prdma_move_notify,
-};
-
-static const struct dma_buf_attach_ops p2prdma_pinned_ops = {
-	.allow_peer2peer = true,
-	.move_notify = p2prdma_pinned_move_notify,
 };
 
 /*
@@ -229,7 +207,6 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 		       struct p2prdma_reg_dmabuf_mr *args,
 		       struct p2prdma_mr **out)
 {
-	const struct dma_buf_attach_ops *ops = &p2prdma_dynamic_ops;
 	struct dma_buf *dmabuf;
 	struct p2prdma_mr *mr;
 	u64 end;
@@ -259,11 +236,9 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 	/* a non-dynamic exporter cannot move: treat it as pinned */
 	mr->pinned = (args->flags & P2PRDMA_REG_PINNED) ||
 		     !dma_buf_is_dynamic(dmabuf);
-	if (mr->pinned)
-		ops = &p2prdma_pinned_ops;
 
-	mr->attach = dma_buf_dynamic_attach(dmabuf, p2prdma_dma_dev(pdev), ops,
-					    mr);
+	mr->attach = dma_buf_dynamic_attach(dmabuf, p2prdma_dma_dev(pdev),
+					    &p2prdma_importer_ops, mr);
 	if (IS_ERR(mr->attach)) {
 		ret = PTR_ERR(mr->attach);
 		goto free_mr;

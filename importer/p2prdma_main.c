@@ -106,9 +106,15 @@ static int p2prdma_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Insert a new region; on failure it is destroyed. File lock held. */
-static int p2prdma_insert(struct p2prdma_file *pfile, struct p2prdma_mr *mr,
-			  u32 *handle)
+/*
+ * Make a new region visible to userspace: give it a handle, stored at
+ * @handle inside @args, and copy @args out. On failure the region is
+ * destroyed, so a handle userspace never learnt cannot stay allocated.
+ * File lock held.
+ */
+static int p2prdma_publish(struct p2prdma_file *pfile, struct p2prdma_mr *mr,
+			   u32 *handle, void __user *uarg, const void *args,
+			   size_t size)
 {
 	int ret;
 
@@ -120,6 +126,11 @@ static int p2prdma_insert(struct p2prdma_file *pfile, struct p2prdma_mr *mr,
 		return ret == -EBUSY ? -ENOMEM : ret;
 	}
 	*handle = mr->handle;
+	if (copy_to_user(uarg, args, size)) {
+		xa_erase(&pfile->regions, mr->handle);
+		p2prdma_mr_destroy(mr);
+		return -EFAULT;
+	}
 	return 0;
 }
 
@@ -155,15 +166,8 @@ static int p2prdma_ioctl_reg_dmabuf_mr(struct p2prdma_file *pfile,
 	ret = p2prdma_reg_dmabuf(pfile->pdev, &args, &mr);
 	if (ret)
 		return ret;
-	ret = p2prdma_insert(pfile, mr, &args.handle);
-	if (ret)
-		return ret;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
-		xa_erase(&pfile->regions, args.handle);
-		p2prdma_mr_destroy(mr);
-		return -EFAULT;
-	}
-	return 0;
+	return p2prdma_publish(pfile, mr, &args.handle, uarg, &args,
+			       sizeof(args));
 }
 
 /**
@@ -196,15 +200,8 @@ static int p2prdma_ioctl_reg_user_mr(struct p2prdma_file *pfile,
 	ret = p2prdma_reg_user(pfile->pdev, &args, &mr);
 	if (ret)
 		return ret;
-	ret = p2prdma_insert(pfile, mr, &args.handle);
-	if (ret)
-		return ret;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
-		xa_erase(&pfile->regions, args.handle);
-		p2prdma_mr_destroy(mr);
-		return -EFAULT;
-	}
-	return 0;
+	return p2prdma_publish(pfile, mr, &args.handle, uarg, &args,
+			       sizeof(args));
 }
 
 /**
