@@ -20,7 +20,11 @@ export P2PBUF_TOPOLOGY=$topology P2PBUF_KMOD_DIR=$kmods P2PBUF_REPO=$repo
 export IGT_FORCE_DRIVER=p2pgpu
 # Bounded reliability suites, so that every topology fits CI's time: the
 # fuzzer prints its seed and call count; the stress threads run this long.
-export P2PBUF_FUZZ_SECONDS=60 P2PBUF_STRESS_SECONDS=20
+# The host sets both (make check P2PBUF_FUZZ_SECONDS=400 for a long run).
+P2PBUF_FUZZ_SECONDS=$(arg fuzz_seconds)
+P2PBUF_STRESS_SECONDS=$(arg stress_seconds)
+export P2PBUF_FUZZ_SECONDS=${P2PBUF_FUZZ_SECONDS:-60}
+export P2PBUF_STRESS_SECONDS=${P2PBUF_STRESS_SECONDS:-20}
 
 echo "@@P2PBUF-BEGIN topology=$topology kernel=$(uname -r)"
 
