@@ -8,15 +8,17 @@
 # run. Prints p2pctl's tables and keeps its JSON (and the tables) as
 # $BENCH_RESULTS/<date>-<topology>.{json,txt} (default bench-results/).
 #
-#   BENCH_TOPOLOGY   topology to boot (default switch)
+#   BENCH_TOPOLOGY   topology to boot (default switch; stock = Debian's
+#                    kernel without KASAN/lockdep, for the scale levels)
 #   BENCH_ARGS       p2pctl bench options (default: the full benchmark)
 #   P2PBUF_VRAM_MB   VRAM BAR size (default 64)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-prepare_flavor testkernel >/dev/null
-
 t=${BENCH_TOPOLOGY:-switch}
+# BENCH_TOPOLOGY=stock measures on Debian's own kernel (no debugging)
+topology_args "$t"
+prepare_flavor "$KERNEL_FLAVOR" >/dev/null
 results=${BENCH_RESULTS:-$repo/bench-results}
 args=${BENCH_ARGS:---reps 3 --transfers 10000 --steady-budget 60 --scale 1000,10000,100000 --sample 200 --scale-budget 300}
 log=$build/vm/bench-$t.log
