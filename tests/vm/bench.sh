@@ -8,25 +8,23 @@
 # run. Prints p2pctl's tables and keeps its JSON (and the tables) as
 # $BENCH_RESULTS/<date>-<topology>.{json,txt} (default bench-results/).
 #
-#   BENCH_TOPOLOGY   topology to boot (default switch; stock = Debian's
-#                    kernel without KASAN/lockdep, for the scale levels)
+#   BENCH_TOPOLOGY   topology to boot (default switch), with its kernel
 #   BENCH_ARGS       p2pctl bench options (default: the full benchmark)
 #   P2PBUF_VRAM_MB   VRAM BAR size (default 64)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 t=${BENCH_TOPOLOGY:-switch}
-# BENCH_TOPOLOGY=stock measures on Debian's own kernel (no debugging)
 topology_args "$t"
 prepare_flavor "$KERNEL_FLAVOR" >/dev/null
 results=${BENCH_RESULTS:-$repo/bench-results}
-args=${BENCH_ARGS:---reps 3 --transfers 10000 --steady-budget 60 --scale 1000,10000,100000 --sample 200 --scale-budget 300}
+args=${BENCH_ARGS:---reps 3 --transfers 10000 --steady-budget 60 --scale 1000,10000,100000 --sample 200 --scale-budget 900}
 log=$build/vm/bench-$t.log
 # the guest reads its options from here (the checkout is visible to it)
 echo "$args" >"$build/vm/bench-args"
 export P2PBUF_VM_TIMEOUT=${P2PBUF_VM_TIMEOUT:-3000}
 
-echo "==== p2pctl bench in the $t VM (TCG; this takes about 15 minutes) ===="
+echo "==== p2pctl bench in the $t VM (TCG; the full benchmark takes about 20 minutes) ===="
 P2PBUF_TESTS=none P2PBUF_SELFTEST=none P2PBUF_MODE=bench boot_topology "$t" "$log" &
 vm=$!
 # progress while it runs: p2pctl's "bench:" lines from the serial console
