@@ -160,6 +160,7 @@ struct drm_p2pgpu_attachment_info {
  * @move_count: [out] times the buffer changed placement.
  * @requested: [out] the P2PGPU_PLACEMENT_* it was created with.
  * @pad: must be zero.
+ * @pad2: must be zero.
  *
  * Errors: -ENOENT unknown handle; -EFAULT bad @attachments; -EINVAL pad.
  */
@@ -228,7 +229,8 @@ struct drm_p2pgpu_gem_migrate {
  * @pci_domain: [out] PCI domain.
  * @pci_bus: [out] PCI bus.
  * @pci_devfn: [out] PCI devfn.
- * @pad: must be zero.
+ * @pad: [out] zero, reserved.
+ * @pad2: [out] zero, reserved.
  */
 struct drm_p2pgpu_device_query {
 	__u64 vram_size;

@@ -5,7 +5,8 @@
 # The kernel's own static checks on the drivers: sparse (make C=2 on a copy
 # of the sources already built with W=1) and checkpatch --strict. Writes one
 # "@@P2PBUF-STATIC <name> pass|fail" line per check for results.py, and the
-# findings.
+# findings. kernel-doc -Wall checks that every documented ioctl, callback
+# and uapi struct describes all of its parameters and members.
 set -uo pipefail
 kdir=$1 src=$2 out=$3
 ksrc=$(readlink -f "$kdir/source" 2>/dev/null || echo "$kdir")
@@ -40,4 +41,19 @@ if [ -x "$checkpatch" ] || [ -f "$checkpatch" ]; then
 	rm -f "$cp_log"
 else
 	echo "@@P2PBUF-STATIC checkpatch skip no scripts/checkpatch.pl in $ksrc" >>"$out"
+fi
+
+kerneldoc=$ksrc/scripts/kernel-doc
+if [ -f "$kerneldoc" ]; then
+	kd_log=$(mktemp)
+	(cd "$src" && perl "$kerneldoc" -none -Wall exporter/*.[ch] \
+		importer/*.[ch] uapi/*.h) >"$kd_log" 2>&1
+	if grep -E '(warning|error):' "$kd_log" >>"$out"; then
+		report kernel-doc fail
+	else
+		report kernel-doc pass
+	fi
+	rm -f "$kd_log"
+else
+	echo "@@P2PBUF-STATIC kernel-doc skip no scripts/kernel-doc in $ksrc" >>"$out"
 fi
