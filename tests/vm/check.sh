@@ -34,6 +34,7 @@ for t in $topologies; do
 	fi
 	if [ "$t" = static ]; then
 		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log"
+		"$here/host-tests.sh" "$build" "$log"
 	elif [ "$t" = demo ]; then
 		# `make demo` itself, judged by what it shows a newcomer.
 		set +e

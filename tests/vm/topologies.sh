@@ -9,7 +9,8 @@
 # (testkernel|stock), EXTRA_CMDLINE.
 
 # Topologies `make check` runs by default, in order.
-# "static" is no VM: sparse and checkpatch on the drivers.
+# "static" is no VM: sparse, checkpatch and kernel-doc on the drivers, and
+# the userspace's host-side tests.
 # "demo" is `make demo` (two VMs), judged by what it prints.
 ALL_TOPOLOGIES="static switch rootports hostbridge iommu stock multi demo detector"
 

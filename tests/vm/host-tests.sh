@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# host-tests.sh BUILD OUT.log
+# The userspace's tests that need no driver, run on the host: libp2pbuf's
+# unit test and p2pctl's flows (exit codes, JSON, decisions, a corrupted
+# transfer caught) against an LD_PRELOAD mock of the devices. Appends one
+# "@@P2PBUF-STATIC <name> pass|fail" line per test for results.py, and the
+# output of a test that failed.
+set -uo pipefail
+build=$1 out=$2
+userspace=$(cd "$(dirname "$0")/../../userspace" && pwd)
+
+run_host_test() {
+	local name=$1 log
+	shift
+	log=$(mktemp)
+	if "$@" >"$log" 2>&1; then
+		echo "@@P2PBUF-STATIC $name pass" >>"$out"
+	else
+		cat "$log" >>"$out"
+		echo "@@P2PBUF-STATIC $name fail" >>"$out"
+	fi
+	rm -f "$log"
+}
+
+run_host_test libp2pbuf-unit make -s -C "$userspace" BUILD="$build" test-unit
+run_host_test p2pctl-mock make -s -C "$userspace" BUILD="$build" test-mock
