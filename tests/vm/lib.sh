@@ -97,6 +97,17 @@ boot_topology() {
 	fi
 	export P2PBUF_INITRD=$build/vm/initramfs-$KERNEL_FLAVOR.gz
 	export P2PBUF_REPO=$repo P2PBUF_KMODS=$build/kmod-$KERNEL_FLAVOR
-	rm -f "$log"
+	rm -f "$log" "$log.boot1"
+	"$here/run-vm.sh" "$t" "$log" || echo "p2pbuf: the $t VM exited with $?" >&2
+	# A guest that never printed BEGIN failed before any of p2pbuf ran
+	# (QEMU, the kernel's own boot, the 9p root): boot once more, and show
+	# and keep the first log. A guest that got further is judged as it is.
+	grep -qa '^@@P2PBUF-BEGIN' "$log" 2>/dev/null && return 0
+	mv "$log" "$log.boot1" 2>/dev/null || : >"$log.boot1"
+	{
+		echo "p2pbuf: the $t guest never reached the harness; its log ($log.boot1) ends:"
+		tail -n 25 "$log.boot1"
+		echo "p2pbuf: booting $t a second time"
+	} >&2
 	"$here/run-vm.sh" "$t" "$log" || echo "p2pbuf: the $t VM exited with $?" >&2
 }

@@ -47,6 +47,7 @@ ALLOWED_TAINT = (1 << 12) | (1 << 13)
 SUBTEST_RE = re.compile(r"^Subtest (\S+): (SUCCESS|FAIL|SKIP|CRASH|TIMEOUT|NOTRUN)")
 STATUS = {"SUCCESS": "pass", "SKIP": "skip", "NOTRUN": "skip"}
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+MAX_FAILURES_REPEATED = 8
 
 
 def find_splats(lines):
@@ -172,12 +173,15 @@ def judge(topology, text):
                         "the deliberate WARN was NOT detected"))
         return results
     if not ended:
+        tail = [l.strip() for l in lines if l.strip()][-1:] or ["(empty log)"]
         results.append(("vm@completed", "fail", "the guest never reached the end "
-                        "(panic, hang or timeout): see the log"))
+                        f"(panic, hang or timeout); its last line: {tail[0][:160]}"))
     if splats or bad_taint:
         for l in splats[:40]:
             print(f"[{topology}] SPLAT: {l}")
         detail = f"{len(splats)} splat lines, taint {taint}"
+        if splats:
+            detail += f"; first: {splats[0].strip()[:160]}"
         results.append(("kernel@log-clean", "fail", detail))
     else:
         results.append(("kernel@log-clean", "pass" if ended else "fail", ""))
@@ -202,6 +206,7 @@ def judge_host(path):
 def main(paths):
     table = []
     totals = {"pass": 0, "fail": 0, "skip": 0}
+    failures = []
     for path in paths:
         topology = os.path.basename(path).removesuffix(".log")
         try:
@@ -210,12 +215,18 @@ def main(paths):
         except OSError as e:
             text = ""
             print(f"[{topology}] cannot read {path}: {e}")
+        if os.path.exists(path + ".boot1"):
+            # lib.sh's boot_topology booted this VM twice: the first guest
+            # never reached the harness, so none of its lines are judged.
+            print(f"[{topology}] note: booted twice, the first boot never reached "
+                  f"the harness (see {path}.boot1)")
         results = judge(topology, text) + judge_host(path + ".host")
         counts = {"pass": 0, "fail": 0, "skip": 0}
         for name, verdict, detail in results:
             counts[verdict] += 1
             if verdict == "fail":
                 print(f"[{topology}] FAIL {name}: {detail}")
+                failures.append(f"[{topology}] FAIL {name}: {detail}")
         for k in totals:
             totals[k] += counts[k]
         table.append((topology, counts))
@@ -223,6 +234,13 @@ def main(paths):
     print(f"{'topology':<12} {'passed':>7} {'failed':>7} {'skipped':>8}")
     for topology, c in table:
         print(f"{topology:<12} {c['pass']:>7} {c['fail']:>7} {c['skip']:>8}")
+    # Repeated next to the summary: CI shows only the end of the output.
+    if failures:
+        print()
+        for line in failures[:MAX_FAILURES_REPEATED]:
+            print(line[:300])
+        if len(failures) > MAX_FAILURES_REPEATED:
+            print(f"... and {len(failures) - MAX_FAILURES_REPEATED} more failures above")
     print()
     print(f"{totals['pass']} passed, {totals['fail']} failed, {totals['skip']} skipped")
     return 1 if totals["fail"] or not paths else 0
