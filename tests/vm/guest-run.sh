@@ -23,7 +23,7 @@ export IGT_FORCE_DRIVER=p2pgpu
 # The host sets both (make check P2PBUF_FUZZ_SECONDS=400 for a long run).
 P2PBUF_FUZZ_SECONDS=$(arg fuzz_seconds)
 P2PBUF_STRESS_SECONDS=$(arg stress_seconds)
-export P2PBUF_FUZZ_SECONDS=${P2PBUF_FUZZ_SECONDS:-60}
+export P2PBUF_FUZZ_SECONDS=${P2PBUF_FUZZ_SECONDS:-150}
 export P2PBUF_STRESS_SECONDS=${P2PBUF_STRESS_SECONDS:-20}
 
 echo "@@P2PBUF-BEGIN topology=$topology kernel=$(uname -r)"

@@ -12,7 +12,7 @@
 #   P2PBUF_SELFTEST                "splat" to fire the detector's test trigger
 #   P2PBUF_MODE                    test (default), demo or bench
 #   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
-#   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default 60)
+#   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default 150)
 #   P2PBUF_STRESS_SECONDS          p2pbuf_stress's threads bound (default 20)
 #   P2PBUF_VM_TIMEOUT              seconds before the VM is killed (default 1500)
 set -euo pipefail
@@ -28,7 +28,7 @@ cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo"
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
 cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test}"
-cmdline+=" p2pbuf.fuzz_seconds=${P2PBUF_FUZZ_SECONDS:-60}"
+cmdline+=" p2pbuf.fuzz_seconds=${P2PBUF_FUZZ_SECONDS:-150}"
 cmdline+=" p2pbuf.stress_seconds=${P2PBUF_STRESS_SECONDS:-20}"
 
 exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
