@@ -20,11 +20,11 @@ export P2PBUF_TOPOLOGY=$topology P2PBUF_KMOD_DIR=$kmods P2PBUF_REPO=$repo
 export IGT_FORCE_DRIVER=p2pgpu
 # Bounded reliability suites, so that every topology fits CI's time: the
 # fuzzer prints its seed and call count; the stress threads run this long.
-# The host sets both (make check P2PBUF_FUZZ_SECONDS=400 for a long run).
+# The host sets both, and their defaults (run-vm.sh; make check
+# P2PBUF_FUZZ_SECONDS=400 for a long run).
 P2PBUF_FUZZ_SECONDS=$(arg fuzz_seconds)
 P2PBUF_STRESS_SECONDS=$(arg stress_seconds)
-export P2PBUF_FUZZ_SECONDS=${P2PBUF_FUZZ_SECONDS:-150}
-export P2PBUF_STRESS_SECONDS=${P2PBUF_STRESS_SECONDS:-20}
+export P2PBUF_FUZZ_SECONDS P2PBUF_STRESS_SECONDS
 
 echo "@@P2PBUF-BEGIN topology=$topology kernel=$(uname -r)"
 

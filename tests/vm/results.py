@@ -173,9 +173,9 @@ def judge(topology, text):
                         "the deliberate WARN was NOT detected"))
         return results
     if not ended:
-        tail = [l.strip() for l in lines if l.strip()][-1:] or ["(empty log)"]
+        last = next((l.strip() for l in reversed(lines) if l.strip()), "(empty log)")
         results.append(("vm@completed", "fail", "the guest never reached the end "
-                        f"(panic, hang or timeout); its last line: {tail[0][:160]}"))
+                        f"(panic, hang or timeout); its last line: {last[:160]}"))
     if splats or bad_taint:
         for l in splats[:40]:
             print(f"[{topology}] SPLAT: {l}")
@@ -225,8 +225,8 @@ def main(paths):
         for name, verdict, detail in results:
             counts[verdict] += 1
             if verdict == "fail":
-                print(f"[{topology}] FAIL {name}: {detail}")
                 failures.append(f"[{topology}] FAIL {name}: {detail}")
+                print(failures[-1])
         for k in totals:
             totals[k] += counts[k]
         table.append((topology, counts))
