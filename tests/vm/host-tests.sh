@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # host-tests.sh BUILD OUT.log
-# The userspace's tests that need no driver, run on the host: libp2pbuf's
-# unit test and p2pctl's flows (exit codes, JSON, decisions, a corrupted
-# transfer caught) against an LD_PRELOAD mock of the devices. Appends one
+# The tests that need no driver, run on the host: libp2pbuf's unit test,
+# p2pctl's flows (exit codes, JSON, decisions, a corrupted transfer caught)
+# against an LD_PRELOAD mock of the devices, and the unit test of
+# results.py, the judge of every VM run. Appends one
 # "@@P2PBUF-STATIC <name> pass|fail" line per test for results.py, and the
 # output of a test that failed.
 set -uo pipefail
 build=$1 out=$2
-userspace=$(cd "$(dirname "$0")/../../userspace" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+userspace=$(cd "$here/../../userspace" && pwd)
 
 run_host_test() {
 	local name=$1 log
@@ -26,3 +28,4 @@ run_host_test() {
 
 run_host_test libp2pbuf-unit make -s -C "$userspace" BUILD="$build" test-unit
 run_host_test p2pctl-mock make -s -C "$userspace" BUILD="$build" test-mock
+run_host_test vm-judge python3 "$here/test_results.py"

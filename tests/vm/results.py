@@ -182,6 +182,12 @@ def judge(topology, text):
         detail = f"{len(splats)} splat lines, taint {taint}"
         if splats:
             detail += f"; first: {splats[0].strip()[:160]}"
+            # dmesg is dumped at the end, so the kernel's own line for the
+            # first out-of-tree load tells a boot splat from one of ours.
+            first_load = next((i for i, l in enumerate(lines)
+                               if "loading out-of-tree module taints kernel" in l), None)
+            if first_load is None or lines.index(splats[0]) < first_load:
+                detail += " (before any out-of-tree module loaded)"
         results.append(("kernel@log-clean", "fail", detail))
     else:
         results.append(("kernel@log-clean", "pass" if ended else "fail", ""))

@@ -26,9 +26,11 @@ two_root_ports() {
 # TCG's "max" CPU offers LA57, and a 6.12 kernel with KASAN then boots in
 # 5-level paging, where KASAN flakily reports a wild-memory-access from an
 # interrupt taken in early boot (seen in CI: rcu_is_watching at 0.0045 s,
-# before any p2pbuf code ran). The false positive is upstream's ("kasan: Fix
-# false-positive wild-memory-access on x86 under 5-level paging", 2026), so
-# the guests use 4-level paging, as the GPU/NIC servers p2pbuf targets do.
+# before any p2pbuf code ran): identify_cpu() clears the boot CPU's
+# capabilities with interrupts on, so pgtable_l5_enabled() briefly says
+# 4-level. The false positive is upstream's (patch posted June 2026: "kasan:
+# Fix false-positive wild-memory-access on x86 under 5-level paging"), so
+# the guests use 4-level paging, as most GPU/NIC servers do.
 MAX_CPU=max,la57=off
 
 topology_args() {
