@@ -31,10 +31,8 @@ two_root_ports() {
 # 4-level. The false positive is upstream's (patch posted June 2026: "kasan:
 # Fix false-positive wild-memory-access on x86 under 5-level paging"), so
 # the guests use 4-level paging, as most GPU/NIC servers do.
-MAX_CPU=max,la57=off
-
 topology_args() {
-	QEMU_CPU=$MAX_CPU
+	QEMU_CPU=max,la57=off
 	QEMU_DEVICES=()
 	KERNEL_FLAVOR=testkernel
 	EXTRA_CMDLINE=
