@@ -20,7 +20,10 @@ fi
 arg() { sed -n "s/.*p2pbuf\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 
 mkdir -p /host
-if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host; then
+# The host root does not change under a run that reads it, so the guest may
+# cache it: an IGT binary (45 libraries, ~20 MiB) then starts in ~2.5 s
+# instead of ~12 s under the debug kernel.
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host; then
 	echo "@@P2PBUF-FATAL cannot mount the host root over 9p"
 	poweroff -f
 fi
