@@ -32,7 +32,7 @@ IGT_LIBS := -ligt -ldrm -lpthread
 IGT_SRCS := $(wildcard tests/igt/*.c)
 IGT_BINS := $(patsubst tests/igt/%.c,$(BUILD)/igt/%,$(IGT_SRCS))
 
-.PHONY: all modules userspace tests check demo bench clean deps install \
+.PHONY: all modules userspace tests check soak demo bench clean deps install \
 	install-modules install-headers install-userspace dkms dkms-source
 
 all: modules userspace tests
@@ -56,10 +56,24 @@ $(BUILD)/igt/%: tests/igt/%.c $(wildcard tests/igt/*.h) $(wildcard uapi/*.h)
 deps:
 	tests/vm/install-deps.sh
 
-# check installs and builds everything it needs itself (root on Debian 12).
-check: deps
-	$(MAKE) tests userspace
+# check installs and builds everything it needs itself (root on Debian 12),
+# and reports the wall time of each phase.
+check:
+	@tests/vm/phase.sh start
+	tests/vm/phase.sh install-deps tests/vm/install-deps.sh
+	tests/vm/phase.sh build-userspace-tests $(MAKE) tests userspace
 	TOPOLOGY='$(TOPOLOGY)' TESTS='$(TESTS)' tests/vm/check.sh
+
+# Long fuzz and stress runs, outside CI's time: the same VMs and judge as
+# check, with the suites' bounds raised (override any of them).
+SOAK_TOPOLOGIES ?= switch iommu rootports
+SOAK_FUZZ_SECONDS ?= 1800
+SOAK_STRESS_SECONDS ?= 600
+soak: deps
+	$(MAKE) tests userspace
+	TOPOLOGY='$(SOAK_TOPOLOGIES)' TESTS='p2pbuf_fuzz p2pbuf_stress p2pbuf_faults' \
+	P2PBUF_FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS) P2PBUF_STRESS_SECONDS=$(SOAK_STRESS_SECONDS) \
+	P2PBUF_DEADLINE=$$(($$(date +%s) + 86400)) VM_TIMEOUT_CAP=86400 tests/vm/check.sh
 
 demo: deps
 	$(MAKE) userspace tests

@@ -4,6 +4,15 @@
 # Host half of `make check`: builds the test kernel (cached) and the modules
 # for it and for Debian's stock kernel, boots one VM per topology, and judges
 # the logs with results.py. TOPOLOGY and TESTS narrow the run.
+#
+# Time: CI kills a run at 90 minutes, so this one keeps its own deadline.
+#   P2PBUF_JOBS       VMs booted at a time (default 2: a TCG guest uses
+#                     ~1.1-1.4 of the 2 cores, so two keep both busy)
+#   P2PBUF_DEADLINE   epoch second by which every VM must have finished
+#                     (default: 75 minutes after make check started, as
+#                     recorded by phase.sh); a topology that cannot start
+#                     in time is reported as failed with the reason, and a
+#                     running VM is stopped at the deadline
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -11,20 +20,26 @@ topologies=${TOPOLOGY:-$ALL_TOPOLOGIES}
 topologies=${topologies//,/ }
 tests=${TESTS:-*}
 tests=${tests// /,}
+jobs=${P2PBUF_JOBS:-2}
+check_start=$(phase_started)
+deadline=${P2PBUF_DEADLINE:-$((check_start + 75 * 60))}
+# the shortest useful VM run: a boot, the module loads and one binary
+min_vm_seconds=240
 
-for flavor in testkernel stock; do
+flavor_needed() {
+	local t
 	for t in $topologies; do
-		topology_args "$t"
-		if [ "$KERNEL_FLAVOR" = "$flavor" ]; then
-			prepare_flavor "$flavor"
-			break
-		fi
+		[ "$t" = static ] && [ "$1" = testkernel ] && return 0
+		[ "$t" = static ] && continue
+		topology_args "$t" && [ "$KERNEL_FLAVOR" = "$1" ] && return 0
 	done
-done
+	return 1
+}
 
-logs=()
-for t in $topologies; do
-	log=$build/vm/$t.log
+# run_topology TOPOLOGY: one VM (or the static checks), its log in
+# build/vm/TOPOLOGY.log and its wall time in build/vm/TOPOLOGY.time.
+run_topology() {
+	local t=$1 log=$build/vm/$1.log start t_tests
 	start=$(date +%s)
 	# Host-side verdicts about this topology's kernel flavor (DKMS).
 	rm -f "$log.host"
@@ -32,6 +47,8 @@ for t in $topologies; do
 		[ -f "$build/vm/flavor-$KERNEL_FLAVOR.host" ]; then
 		cp "$build/vm/flavor-$KERNEL_FLAVOR.host" "$log.host"
 	fi
+	export P2PBUF_VM_TIMEOUT=$((deadline - start))
+	((P2PBUF_VM_TIMEOUT < ${VM_TIMEOUT_CAP:-1500})) || P2PBUF_VM_TIMEOUT=${VM_TIMEOUT_CAP:-1500}
 	if [ "$t" = static ]; then
 		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log"
 		"$here/host-tests.sh" "$build" "$log"
@@ -51,11 +68,76 @@ for t in $topologies; do
 		if [ "$t" = multi ] && [ -z "${TESTS:-}" ]; then
 			t_tests="p2pbuf_load,p2pctl_*,p2pgpu_*,p2prdma_*"
 		fi
-		P2PBUF_TESTS=$t_tests P2PBUF_SELFTEST=none P2PBUF_MODE=test \
-			boot_topology "$t" "$log"
+		# What `make demo` shows runs after the tests in the two VMs it
+		# boots itself, instead of in two VMs of its own.
+		P2PBUF_DEMO=0
+		case "$t" in switch | rootports) [ -z "${TESTS:-}" ] && P2PBUF_DEMO=1 ;; esac
+		P2PBUF_DEMO=$P2PBUF_DEMO P2PBUF_TESTS=$t_tests P2PBUF_SELFTEST=none \
+			P2PBUF_MODE=test boot_topology "$t" "$log"
 	fi
-	echo "check: $t took $(($(date +%s) - start)) s (log: $log)"
-	logs+=("$log")
+	echo "$(($(date +%s) - start))" >"$build/vm/$t.time"
+}
+
+# not_started TOPOLOGY REASON: a verdict instead of a kill by CI.
+not_started() {
+	rm -f "$build/vm/$1.log"
+	echo "@@P2PBUF-HOST deadline@started fail $2" >"$build/vm/$1.log.host"
+	echo "check: $1 NOT started: $2" >&2
+}
+
+# The stock kernel needs no build: its VM runs while the test kernel builds.
+declare -A pid_of=()
+running=0
+launch() {
+	local t=$1 now
+	now=$(date +%s)
+	if ((deadline - now < min_vm_seconds)); then
+		not_started "$t" "only $((deadline - now)) s left before make check's deadline"
+		return
+	fi
+	echo "check: $t started" >&2
+	run_topology "$t" >"$build/vm/$t.out" 2>&1 &
+	pid_of[$!]=$t
+	running=$((running + 1))
+}
+reap_one() {
+	local pid t
+	wait -n -p pid || true
+	t=${pid_of[$pid]}
+	unset "pid_of[$pid]"
+	running=$((running - 1))
+	cat "$build/vm/$t.out" >&2
+	echo "check: $t took $(cat "$build/vm/$t.time" 2>/dev/null || echo '?') s (log: $build/vm/$t.log)" >&2
+}
+
+rm -f "$build"/vm/*.time "$build"/vm/*.out
+queue=()
+if flavor_needed stock; then
+	phase prepare-stock prepare_flavor stock
+	for t in $topologies; do
+		[ "$t" != static ] && topology_args "$t" && [ "$KERNEL_FLAVOR" = stock ] && launch "$t"
+	done
+fi
+if flavor_needed testkernel; then
+	phase prepare-testkernel prepare_flavor testkernel
+fi
+for t in $topologies; do
+	[ "$t" != static ] && topology_args "$t" && [ "$KERNEL_FLAVOR" = stock ] && continue
+	queue+=("$t")
+done
+for t in "${queue[@]}"; do
+	while ((running >= jobs)); do
+		reap_one
+	done
+	launch "$t"
+done
+while ((running > 0)); do
+	reap_one
 done
 
+logs=()
+for t in $topologies; do
+	logs+=("$build/vm/$t.log")
+done
+phase_report "$topologies"
 python3 "$here/results.py" "${logs[@]}"

@@ -111,3 +111,43 @@ boot_topology() {
 	} >&2
 	"$here/run-vm.sh" "$t" "$log" || echo "p2pbuf: the $t VM exited with $?" >&2
 }
+
+# Wall time of each phase of `make check`, for its report: build/vm/phases
+# holds "NAME SECONDS" lines and the run's start as "start EPOCH".
+phases=$build/vm/phases
+
+# phase_started: the epoch second make check started (phase.sh start).
+phase_started() {
+	local t
+	t=$(awk '$1 == "start" {print $2}' "$phases" 2>/dev/null | tail -n 1)
+	if [ -z "$t" ]; then
+		t=$(date +%s)
+		echo "start $t" >"$phases"
+	fi
+	echo "$t"
+}
+
+# phase NAME CMD...: runs CMD in this shell (it may set variables) and
+# records its wall time.
+phase() {
+	local name=$1 start rc=0
+	shift
+	start=$(date +%s)
+	"$@" || rc=$?
+	echo "$name $(($(date +%s) - start))" >>"$phases"
+	return $rc
+}
+
+# phase_report TOPOLOGIES: the phases, then each topology's VM, then the
+# whole run so far.
+phase_report() {
+	local t start
+	start=$(phase_started)
+	echo
+	echo "time (s):"
+	awk '$1 != "start" {printf "  %-22s %6d\n", $1, $2}' "$phases"
+	for t in $1; do
+		printf '  %-22s %6s\n' "topology $t" "$(cat "$build/vm/$t.time" 2>/dev/null || echo '-')"
+	done
+	printf '  %-22s %6d\n' "make check, wall" "$(($(date +%s) - start))"
+}
