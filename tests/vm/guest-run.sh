@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The guest half of `make check`: runs inside the test VM, chrooted into the
-# host's root (read-only over 9p). Loads the modules, runs the IGT binaries,
-# then asks the kernel's debuggers what they saw. Everything goes to the
-# serial console between @@P2PBUF markers that results.py reads.
+# host's root (read-only over 9p). Loads the modules, runs the IGT binaries
+# the manifest (tests/vm/manifest) names for this topology, fires the
+# detector's deliberate splats, runs the demo where the manifest folds it
+# in, then asks the kernel's debuggers what they saw and whether they are
+# still alive. Everything goes to the serial console between @@P2PBUF
+# markers that results.py reads.
 set -u
 arg() { sed -n "s/.*p2pbuf\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+here=$(cd "$(dirname "$0")" && pwd)
 repo=$(arg repo)
 topology=$(arg topology)
 kmods=$(arg kmods)
@@ -14,36 +18,80 @@ modroot=$(arg modroot)
 tests=$(arg tests)
 selftest=$(arg selftest)
 mode=$(arg mode)
+demo=$(arg demo)
+: "${mode:=test}"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp
 export P2PBUF_TOPOLOGY=$topology P2PBUF_KMOD_DIR=$kmods P2PBUF_REPO=$repo
 export IGT_FORCE_DRIVER=p2pgpu
-# Bounded reliability suites, so that every topology fits CI's time: the
-# fuzzer prints its seed and call count; the stress threads run this long.
-# The host sets both, and their defaults (run-vm.sh; make check
-# P2PBUF_FUZZ_SECONDS=400 for a long run).
-P2PBUF_FUZZ_SECONDS=$(arg fuzz_seconds)
-P2PBUF_STRESS_SECONDS=$(arg stress_seconds)
-export P2PBUF_FUZZ_SECONDS P2PBUF_STRESS_SECONDS
 
-echo "@@P2PBUF-BEGIN topology=$topology kernel=$(uname -r)"
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# --- the manifest (format: its header) --------------------------------------
+manifest_file=$here/manifest
+declare -A groups=()
+while read -r kind name list _; do
+	[ "$kind" = group ] && groups[$name]=$list
+done <"$manifest_file"
+
+# in_topologies LIST: whether this topology is in LIST (names, @groups)
+in_topologies() {
+	local t
+	for t in ${1//,/ }; do
+		[[ $t == @* ]] && { in_topologies "${groups[${t#@}]:-}" && return 0; continue; }
+		[ "$t" = "$topology" ] && return 0
+	done
+	return 1
+}
+
+# manifest KIND: the rest of every KIND line that applies to this topology
+manifest() {
+	local kind topos rest
+	while read -r kind topos rest; do
+		[ "$kind" = "$1" ] && in_topologies "$topos" && echo "$rest"
+	done <"$manifest_file"
+}
+
+# manifest_has KIND: whether a KIND line applies to this topology
+manifest_has() {
+	[ -n "$(manifest "$1" | sed 's/^/+/')" ]
+}
+
+echo "@@P2PBUF-BEGIN topology=$topology kernel=$(uname -r) mode=$mode t=$(uptime_s)"
+if [ ! -r "$manifest_file" ]; then
+	echo "@@P2PBUF-MANIFEST-MISSING $manifest_file"
+fi
+
+# Environment of the tests: the manifest's, then what the host set on the
+# command line (make check P2PBUF_FUZZ_SECONDS=400 is a deliberate choice).
+while read -r -a kvs; do
+	for kv in "${kvs[@]}"; do
+		export "${kv?}"
+	done
+done < <(manifest env)
+fuzz_seconds=$(arg fuzz_seconds)
+stress_seconds=$(arg stress_seconds)
+[ -n "$fuzz_seconds" ] && export P2PBUF_FUZZ_SECONDS=$fuzz_seconds
+[ -n "$stress_seconds" ] && export P2PBUF_STRESS_SECONDS=$stress_seconds
+echo "@@P2PBUF-ENV $(env | grep -E '^P2PBUF_(EXPECT|FUZZ|STRESS)' | sort | tr '\n' ' ')"
 
 modprobe_dep() {
 	modprobe ${modroot:+-d "$modroot"} "$1"
 }
 
 load_module() {
-	local ko=$kmods/$1.ko dep
+	local ko=$kmods/$1.ko dep params
 	if [ ! -f "$ko" ]; then
-		# Not a load failure: the tree has no sources for it yet.
 		echo "@@P2PBUF-NOT-BUILT $1"
 		return
 	fi
 	for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
 		modprobe_dep "$dep" || echo "@@P2PBUF-LOAD-FAIL $dep"
 	done
-	if insmod "$ko"; then
-		echo "@@P2PBUF-LOAD $1 ok"
+	params=$(manifest module | sed -n "s/^$1 //p")
+	# shellcheck disable=SC2086 # one word per parameter
+	if insmod "$ko" $params; then
+		echo "@@P2PBUF-LOAD $1 ok${params:+ params: $params}"
 		# DKMS-built modules (the stock run) carry DKMS's signing key.
 		echo "@@P2PBUF-MODINFO $1 signer=$(modinfo -F signer "$ko")"
 	else
@@ -56,41 +104,95 @@ modprobe_dep vgem || echo "@@P2PBUF-LOAD-FAIL vgem"
 load_module p2pgpu
 load_module p2prdma
 
-run_tests() {
-	local bin name match g globs
-	shopt -s nullglob
+# selected NAME: whether TESTS (comma-separated globs) selects binary NAME
+selected() {
+	local g globs
 	IFS=, read -r -a globs <<<"$tests"
+	for g in "${globs[@]}"; do
+		# shellcheck disable=SC2053 # a glob on purpose
+		[[ $1 == $g ]] && return 0
+	done
+	return 1
+}
+
+run_tests() {
+	local bin name limit extra var args subtests listed all_runs
+	# A binary no "run" line names would never run anywhere: say so.
+	all_runs=$(awk '$1 == "run" { print $3 }' "$manifest_file")
 	for bin in "$repo"/build/igt/*; do
 		name=$(basename "$bin")
-		match=0
-		for g in "${globs[@]}"; do
-			# shellcheck disable=SC2053 # a glob on purpose
-			[[ $name == $g ]] && match=1
-		done
-		((match)) || continue
+		grep -qx "$name" <<<"$all_runs" || echo "@@P2PBUF-UNLISTED $name"
+	done
+	while read -r name limit extra; do
+		selected "$name" || continue
+		bin=$repo/build/igt/$name
+		if [ ! -x "$bin" ]; then
+			echo "@@P2PBUF-MISSING $name"
+			continue
+		fi
+		# "N+VAR": the suite's own time bound plus its fixed part.
+		if [[ $limit == *+* ]]; then
+			var=${limit#*+}
+			limit=$((${limit%%+*} + ${!var:-0}))
+		fi
+		read -r -a args <<<"$extra"
 		# What must report (listed at build time, on the host): a binary
-		# that exits early cannot hide the rest.
-		echo "@@P2PBUF-SUBTESTS $name $(tr '\n' ' ' <"$repo/build/igt-subtests/$name")"
-		echo "@@P2PBUF-TEST $name"
-		(cd /tmp && timeout --kill-after=10 900 "$bin" 2>&1)
-		echo "@@P2PBUF-TEST-END $name rc=$?"
+		# that exits early cannot hide the rest. --run-subtest narrows it.
+		listed=$(tr '\n' ' ' <"$repo/build/igt-subtests/$name")
+		subtests=$(sed -n 's/.*--run-subtest \([^ ]*\).*/\1/p' <<<"$extra")
+		[ -n "$subtests" ] && listed=${subtests//,/ }
+		echo "@@P2PBUF-SUBTESTS $name $listed"
+		echo "@@P2PBUF-TEST $name t=$(uptime_s) timeout=$limit"
+		(cd /tmp && timeout --kill-after=10 "$limit" "$bin" "${args[@]}" 2>&1)
+		echo "@@P2PBUF-TEST-END $name rc=$? t=$(uptime_s)"
+	done < <(manifest run)
+}
+
+# The detector's deliberate splats, one of each kind the judge claims to
+# catch. lockdep goes first: any later report that taints with
+# LOCKDEP_NOW_UNRELIABLE (KASAN) switches lockdep off. Each write comes
+# from a process of its own, so no stale copy of the leaked pointer stays
+# on a live task's stack for kmemleak to find.
+fire_splats() {
+	local kind
+	if ! insmod "$kmods/p2p_splat.ko"; then
+		echo "@@P2PBUF-LOAD-FAIL p2p_splat"
+		return
+	fi
+	for kind in $(manifest splats); do
+		sh -c "echo 1 >/sys/kernel/debug/p2p_splat/$kind"
+		echo "@@P2PBUF-SPLAT-FIRED $kind rc=$? t=$(uptime_s)"
 	done
 }
 
+run_demo() {
+	echo "@@P2PBUF-DEMO-BEGIN"
+	bash "$here/guest-demo.sh"
+	echo "@@P2PBUF-DEMO-END rc=$?"
+}
+
 case "$mode" in
-demo | bench)
-	echo "@@P2PBUF-${mode^^}-BEGIN"
-	bash "$(dirname "$0")/guest-$mode.sh"
-	echo "@@P2PBUF-${mode^^}-END rc=$?"
+demo)
+	run_demo
+	;;
+bench)
+	echo "@@P2PBUF-BENCH-BEGIN"
+	bash "$here/guest-bench.sh"
+	echo "@@P2PBUF-BENCH-END rc=$?"
 	;;
 *)
 	run_tests
+	# The demo after the tests, where the manifest folds it in, unless the
+	# run was narrowed (TESTS) or the host said p2pbuf.demo=0/1.
+	if [ -z "$demo" ] && [ "$tests" = '*' ] && manifest_has demo; then
+		demo=1
+	fi
+	[ "$demo" = 1 ] && run_demo
 	;;
 esac
 
-if [ "$selftest" = splat ]; then
-	# Proves the host-side detector fails a run on a real kernel splat.
-	insmod "$kmods/p2p_splat.ko" && echo 1 >/sys/kernel/debug/p2p_splat/warn
+if manifest_has splats || [ "$selftest" = splat ]; then
+	fire_splats
 fi
 
 for m in p2prdma p2pgpu; do
@@ -99,20 +201,36 @@ for m in p2prdma p2pgpu; do
 	fi
 done
 
-if [ "$mode" = test ] && [ -w /sys/kernel/debug/kmemleak ]; then
-	# Objects must be older than kmemleak's minimum age to be reported,
-	# and a second scan drops the transient ones.
+# kmemleak: objects must be older than its minimum age (5 s) to be
+# reported, and a second scan drops the transient ones. A refused scan
+# means kmemleak switched itself off: the judge fails that in a debug
+# kernel.
+kmemleak=absent
+if [ -e /sys/kernel/debug/kmemleak ]; then
 	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan >/sys/kernel/debug/kmemleak
+	if echo scan >/sys/kernel/debug/kmemleak && sleep 1 &&
+		echo scan >/sys/kernel/debug/kmemleak; then
+		kmemleak=scanned
+	else
+		kmemleak=scan-refused
+	fi
 	echo "@@P2PBUF-KMEMLEAK-BEGIN"
-	cat /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak || kmemleak=unreadable
 	echo "@@P2PBUF-KMEMLEAK-END"
 fi
+
+# Whether the debuggers were still alive at the end: a lockdep report
+# switches lockdep off (debug_locks 0) and may leave no taint, the DMA-API
+# checker prints only its first error but counts them all.
+lockdep=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats 2>/dev/null)
+dma_errors=$(cat /sys/kernel/debug/dma-api/error_count 2>/dev/null)
+dma_disabled=$(cat /sys/kernel/debug/dma-api/disabled 2>/dev/null)
+echo "@@P2PBUF-DEBUGGERS lockdep_debug_locks=${lockdep:-absent}" \
+	"dma_api_error_count=${dma_errors:-absent} dma_api_disabled=${dma_disabled:-absent}" \
+	"kmemleak=$kmemleak"
 
 echo "@@P2PBUF-TAINT $(cat /proc/sys/kernel/tainted)"
 echo "@@P2PBUF-DMESG-BEGIN"
 dmesg --color=never
 echo "@@P2PBUF-DMESG-END"
-echo "@@P2PBUF-END"
+echo "@@P2PBUF-END t=$(uptime_s)"
