@@ -13,8 +13,8 @@
 #   P2PBUF_MODE                    test (default), demo or bench
 #   P2PBUF_DEMO                    1: run what `make demo` shows after the tests
 #   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
-#   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default 150)
-#   P2PBUF_STRESS_SECONDS          p2pbuf_stress's threads bound (default 20)
+#   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default: the manifest's)
+#   P2PBUF_STRESS_SECONDS          p2pbuf_stress's threads bound (default: the manifest's)
 #   P2PBUF_VM_TIMEOUT              seconds before the VM is killed (default 1500)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,8 +33,9 @@ cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo"
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
 cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test} p2pbuf.demo=${P2PBUF_DEMO:-0}"
-cmdline+=" p2pbuf.fuzz_seconds=${P2PBUF_FUZZ_SECONDS:-150}"
-cmdline+=" p2pbuf.stress_seconds=${P2PBUF_STRESS_SECONDS:-20}"
+# Only what the user set: tests/vm/manifest has each topology's defaults.
+cmdline+="${P2PBUF_FUZZ_SECONDS:+ p2pbuf.fuzz_seconds=$P2PBUF_FUZZ_SECONDS}"
+cmdline+="${P2PBUF_STRESS_SECONDS:+ p2pbuf.stress_seconds=$P2PBUF_STRESS_SECONDS}"
 
 exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu "$QEMU_CPU" -smp 2 -m 2G \
