@@ -212,6 +212,7 @@ def judge_demo(lines):
                 f"demo.sh exit status {rc}")]
     for name in DEMO_EXPECT:
         results.append(judge_demo_text(f"demo@{name}", name, sections.get(name, [])))
+    results += judge_demo_observed(sections)
     if any(v == "fail" for _, v, _ in results):
         for l in lines[-60:]:
             print(f"[demo] {l}")
@@ -223,6 +224,38 @@ def judge_demo_text(verdict_name, topology, text):
     missing = [p for p in patterns if not any(re.search(p, l) for l in text)]
     return (verdict_name, "fail" if missing else "pass",
             f"missing {missing}" if missing else "shown")
+
+
+def judge_demo_observed(sections):
+    """The demo's decision against the hardware (from the observe branch):
+    observe-lastdma, run right after `p2pctl share`, reads the NIC's last
+    DMA address (its write of the buffer's last chunk) and says whether it
+    lies in the GPU's BAR. A PEER-TO-PEER decision with 0 bytes through
+    system memory must show where=bar (where=iova-bar behind an IOMMU);
+    STAGED must show where=system."""
+    results = []
+    for name, text in sections.items():
+        obs = [l for l in text if l.startswith("@@P2PBUF-OBSERVE last-dma ")]
+        p2p = any(re.search(r"^Decision: PEER-TO-PEER", l) for l in text)
+        staged = any(re.search(r"^Decision: STAGED", l) for l in text)
+        via0 = any(re.search(r"^Bytes through system memory: 0 (B )?of", l) for l in text)
+        if not obs:
+            results.append((f"demo@{name}-observed", "fail",
+                            "no @@P2PBUF-OBSERVE last-dma line after p2pctl share"))
+            continue
+        m = re.search(r"\bwhere=(\S+)", obs[-1])
+        where = m.group(1) if m else "?"
+        if p2p:
+            ok = where in ("bar", "iova-bar") and via0
+        elif staged:
+            ok = where in ("system", "iova-system")
+        else:
+            ok = False
+        said = "PEER-TO-PEER" if p2p else "STAGED" if staged else "no decision"
+        results.append((f"demo@{name}-observed", "pass" if ok else "fail",
+                        f"p2pctl said {said}{', 0 B via system' if via0 else ''}; "
+                        f"the NIC's last DMA: {obs[-1].split('last-dma ', 1)[1]}"))
+    return results
 
 
 def requirement_text(output):
@@ -484,7 +517,10 @@ def judge(topology, text, manifest=None, tests=None):
     mode = log.begin.get("mode", "test")
     results = []
     judge_subtests(topology, log, manifest, results)
-    if mode == "test":
+    # A guest that never reached the harness (no BEGIN: no VM, a failed
+    # boot) is one failure, vm@completed below, not one per binary.
+    started = bool(log.begin)
+    if mode == "test" and started:
         judge_binaries(base, log, manifest, tests, results)
     for name in log.load_fail:
         results.append((f"load@{name}", "fail", "module did not load"))
@@ -497,12 +533,14 @@ def judge(topology, text, manifest=None, tests=None):
         demo_text, rc = log.demo
         results.append(("demo@exit", "pass" if rc == 0 else "fail", f"guest-demo.sh exit status {rc}"))
         results.append(judge_demo_text(f"demo@{base}", base, demo_text))
+        results += judge_demo_observed({base: demo_text})
         for l in demo_text:
             print(f"[{topology}] demo: {l}")
-    elif mode == "demo" or (mode == "test" and tests is None and manifest.has("demo", base)):
+    elif started and (mode == "demo" or (mode == "test" and tests is None and
+                                         manifest.has("demo", base))):
         results.append(("demo@ran", "fail", "the manifest folds the demo into this VM, "
                         "and no @@P2PBUF-DEMO-BEGIN section came out"))
-    if log.begin or log.end is not None:
+    if started:
         judge_debuggers(base, log, manifest, results)
 
     splats = find_splats(lines)

@@ -261,6 +261,12 @@ class CannotBeFooledTest(unittest.TestCase):
         self.assertEqual(rc, 0, "\n".join(out))
         self.assertTrue(any("none by design" in l for l in out))
 
+    def test_guest_that_never_started_is_one_failure(self):
+        v = verdicts("switch", "")
+        self.assertEqual(v["vm@completed"][0], "fail")
+        self.assertNotIn("p2p_t@ran", v)
+        self.assertNotIn("debug@alive", v)
+
     def test_topology_without_debuggers_line_fails(self):
         manifest = results.Manifest("run hostbridge p2p_t 60\n")
         v = verdicts("hostbridge", guest_log(), manifest=manifest)
@@ -388,10 +394,16 @@ demo switch,rootports
 checks static tools sparse
 """)
     SWITCH = ["Decision: PEER-TO-PEER (bus address, PCI p2p distance 2)",
-              "Bytes through system memory: 0 B of 16384 B", "Result: OK, data verified"]
+              "Bytes through system memory: 0 B of 16384 B", "Result: OK, data verified",
+              "@@P2PBUF-OBSERVE last-dma nic=0000:03:00.0 dir=from-ram src=0xfe003000 "
+              "dst=0x40000 count=4096 addr=0xfe003000 bar=0xfe000000-0xfe3fffff "
+              "gpu=0000:02:00.0 where=bar phys=0xfe003000"]
     ROOTPORTS = ["Decision: STAGED through system memory (PCI p2p distance -1)",
                  "Reason:   no common PCIe switch; host bridge not allow-listed (2)",
-                 "Result: OK, data verified"]
+                 "Result: OK, data verified",
+                 "@@P2PBUF-OBSERVE last-dma nic=0000:02:00.0 dir=from-ram src=0x5a3000 "
+                 "dst=0x40000 count=4096 addr=0x5a3000 bar=0xfe000000-0xfe3fffff "
+                 "gpu=0000:01:00.0 where=system phys=0x5a3000"]
 
     def demo_log(self, shown, rc=0):
         return guest_log(after=["@@P2PBUF-DEMO-BEGIN", "$ p2pctl share --size 16384",
@@ -402,11 +414,17 @@ checks static tools sparse
             with self.subTest(topology=topology):
                 v = verdicts(topology, self.demo_log(shown), manifest=self.MANIFEST)
                 self.assertEqual(v[f"demo@{topology}"][0], "pass")
+                self.assertEqual(v[f"demo@{topology}-observed"][0], "pass")
                 self.assertEqual(v["demo@exit"][0], "pass")
 
     def test_folded_demo_wrong_or_missing_fails(self):
         v = verdicts("switch", self.demo_log(self.ROOTPORTS), manifest=self.MANIFEST)
         self.assertEqual(v["demo@switch"][0], "fail")
+        # p2p said, the NIC's DMA seen in system memory: the self-report lied
+        lie = [l.replace("where=bar", "where=system") for l in self.SWITCH]
+        v = verdicts("switch", self.demo_log(lie), manifest=self.MANIFEST)
+        self.assertEqual(v["demo@switch"][0], "pass")
+        self.assertEqual(v["demo@switch-observed"][0], "fail")
         v = verdicts("rootports", self.demo_log(self.ROOTPORTS, rc=1), manifest=self.MANIFEST)
         self.assertEqual(v["demo@exit"][0], "fail")
         v = verdicts("switch", guest_log(), manifest=self.MANIFEST)
