@@ -64,11 +64,12 @@ fi
 
 # Environment of the tests: the manifest's, then what the host set on the
 # command line (make check P2PBUF_FUZZ_SECONDS=400 is a deliberate choice).
+# Here-strings, not process substitution: the guest's /dev has no /dev/fd.
 while read -r -a kvs; do
 	for kv in "${kvs[@]}"; do
 		export "${kv?}"
 	done
-done < <(manifest env)
+done <<<"$(manifest env)"
 fuzz_seconds=$(arg fuzz_seconds)
 stress_seconds=$(arg stress_seconds)
 [ -n "$fuzz_seconds" ] && export P2PBUF_FUZZ_SECONDS=$fuzz_seconds
@@ -124,6 +125,7 @@ run_tests() {
 		grep -qx "$name" <<<"$all_runs" || echo "@@P2PBUF-UNLISTED $name"
 	done
 	while read -r name limit extra; do
+		[ -n "$name" ] || continue
 		selected "$name" || continue
 		bin=$repo/build/igt/$name
 		if [ ! -x "$bin" ]; then
@@ -145,7 +147,7 @@ run_tests() {
 		echo "@@P2PBUF-TEST $name t=$(uptime_s) timeout=$limit"
 		(cd /tmp && timeout --kill-after=10 "$limit" "$bin" "${args[@]}" 2>&1)
 		echo "@@P2PBUF-TEST-END $name rc=$? t=$(uptime_s)"
-	done < <(manifest run)
+	done <<<"$(manifest run)"
 }
 
 # The detector's deliberate splats, one of each kind the judge claims to

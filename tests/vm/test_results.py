@@ -329,7 +329,7 @@ class DetectorTest(unittest.TestCase):
                     "[size=64 bytes]"],
         "kasan": ["[ 44.0] BUG: KASAN: slab-out-of-bounds in p2p_splat_kasan+0x5c/0xa0 "
                   "[p2p_splat]"],
-        "kmemleak": ["unreferenced object 0xffff888004a1c000 (size 1234):"],
+        "kmemleak": ["unreferenced object 0xffff888004a1c000 (size 2048):"],
     }
     MANIFEST = results.Manifest("""
 run detector p2pbuf_observe 60 --run-subtest data-path
@@ -342,6 +342,10 @@ splats detector lockdep warn atomic-sleep dma-api kmemleak kasan
     def detector_log(self, kinds=None, observe="FAIL", debuggers=DEAD):
         kinds = list(self.KINDS) if kinds is None else kinds
         fired = [f"@@P2PBUF-SPLAT-FIRED {k} rc=0" for k in self.KINDS]
+        if "kmemleak" in kinds:
+            fired += ["@@P2PBUF-KMEMLEAK-BEGIN", *self.KINDS["kmemleak"],
+                      "  backtrace (crc 5c6c4b32):", "    kmemleak_alloc+0x27/0x2a",
+                      "    p2p_splat_kmemleak+0x2a/0x48 [p2p_splat]", "@@P2PBUF-KMEMLEAK-END"]
         dmesg = [OUT_OF_TREE, "[ 39.0] p2p_splat: loading out-of-tree module taints kernel."]
         for k in kinds:
             dmesg += self.KINDS[k]
