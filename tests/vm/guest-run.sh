@@ -118,6 +118,7 @@ selected() {
 
 run_tests() {
 	local bin name limit extra var args subtests listed all_runs
+	shopt -s nullglob
 	# A binary no "run" line names would never run anywhere: say so.
 	all_runs=$(awk '$1 == "run" { print $3 }' "$manifest_file")
 	for bin in "$repo"/build/igt/*; do
