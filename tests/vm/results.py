@@ -96,9 +96,42 @@ def judge_demo(lines):
         missing = [p for p in patterns if not any(re.search(p, l) for l in text)]
         results.append((f"demo@{name}", "fail" if missing else "pass",
                         f"missing {missing}" if missing else "shown"))
+    results += judge_demo_observed(sections)
     if any(v == "fail" for _, v, _ in results):
         for l in lines[-60:]:
             print(f"[demo] {l}")
+    return results
+
+
+def judge_demo_observed(sections):
+    """The demo's decision against the hardware: observe-lastdma, run right
+    after `p2pctl share`, reads the NIC's last DMA address (its write of the
+    buffer's last chunk) and says whether it lies in the GPU's BAR. A
+    PEER-TO-PEER decision with 0 bytes through system memory must show
+    where=bar (where=iova-bar behind an IOMMU); STAGED must show
+    where=system."""
+    results = []
+    for name, text in sections.items():
+        obs = [l for l in text if l.startswith("@@P2PBUF-OBSERVE last-dma ")]
+        p2p = any(re.search(r"^Decision: PEER-TO-PEER", l) for l in text)
+        staged = any(re.search(r"^Decision: STAGED", l) for l in text)
+        via0 = any(re.search(r"^Bytes through system memory: 0 (B )?of", l) for l in text)
+        if not obs:
+            results.append((f"demo@{name}-observed", "fail",
+                            "no @@P2PBUF-OBSERVE last-dma line after p2pctl share"))
+            continue
+        m = re.search(r"\bwhere=(\S+)", obs[-1])
+        where = m.group(1) if m else "?"
+        if p2p:
+            ok = where in ("bar", "iova-bar") and via0
+        elif staged:
+            ok = where in ("system", "iova-system")
+        else:
+            ok = False
+        said = "PEER-TO-PEER" if p2p else "STAGED" if staged else "no decision"
+        results.append((f"demo@{name}-observed", "pass" if ok else "fail",
+                        f"p2pctl said {said}{', 0 B via system' if via0 else ''}; "
+                        f"the NIC's last DMA: {obs[-1].split('last-dma ', 1)[1]}"))
     return results
 
 
