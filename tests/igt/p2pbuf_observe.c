@@ -286,34 +286,30 @@ static void check_landing(const struct pair *p, const char *what,
 	free(seen);
 }
 
-/* staged: not one 64-byte piece of the pattern anywhere in the BAR */
-static void check_bar_lacks(const struct pair *p, const uint8_t *pat,
-			    size_t len)
+/*
+ * staged: not one 64-byte piece of the pattern anywhere in the BAR;
+ * p2p: every page of it somewhere in the BAR.
+ */
+static void check_bar(const struct pair *p, const uint8_t *pat, size_t len)
 {
-	for (size_t o = 0; o + 64 <= len; o += 512) {
+	const struct obs_gpu *g = &gpus[p->gi];
+	uint8_t *bar = obs_bar_snapshot(g);
+	bool p2p = obs_expect_p2p(p->expect);
+	size_t piece = p2p ? (size_t)pg : 64, step = p2p ? (size_t)pg : 512;
+
+	igt_assert_f(bar, "no memory for a copy of the %zu MiB BAR\n", g->bar_len >> 20);
+	for (size_t o = 0; o + piece <= len; o += step) {
 		uint64_t at = 0;
-		int n = obs_bar_find(&gpus[p->gi], pat + o, 64, &at, 1);
+		int n = obs_find(bar, g->bar_len, pat + o, piece, &at, 1);
 
-		igt_assert_f(n == 0,
-			     "%s: staged, yet BAR2 holds the pattern's bytes %zu-%zu at BAR offset %#" PRIx64 " (%d place(s))\n",
-			     pair_name(p), o, o + 63, at, n);
+		igt_assert_f(p2p ? n >= 1 : n == 0,
+			     "%s: %s, yet BAR2 (read through resource2) %s the pattern's bytes %zu-%zu (%d place(s), first at BAR offset %#" PRIx64 ")\n",
+			     pair_name(p), obs_expect_str(p->expect),
+			     p2p ? "lacks" : "holds", o, o + piece - 1, n, at);
 	}
-	igt_info("%s: none of the pattern is in the %zu MiB BAR (searched through resource2)\n",
-		 pair_name(p), gpus[p->gi].bar_len >> 20);
-}
-
-/* p2p: every page of the pattern somewhere in the BAR */
-static void check_bar_holds(const struct pair *p, const uint8_t *pat,
-			    size_t len)
-{
-	for (size_t o = 0; o < len; o += pg) {
-		uint64_t at = 0;
-		int n = obs_bar_find(&gpus[p->gi], pat + o, pg, &at, 1);
-
-		igt_assert_f(n >= 1,
-			     "%s: p2p, yet BAR2 lacks page %zu of the pattern (searched through resource2)\n",
-			     pair_name(p), o / pg);
-	}
+	igt_info("%s: %s of the pattern is in the %zu MiB BAR (searched through resource2)\n",
+		 pair_name(p), p2p ? "every page" : "none", g->bar_len >> 20);
+	free(bar);
 }
 
 /*
@@ -356,10 +352,7 @@ static void data_path(const struct pair *p, uint32_t reg_flags)
 		     "the NIC's last DMA is not a finished write from its buffer: CMD %#" PRIx64 " SRC %#" PRIx64 " COUNT %#" PRIx64 "\n",
 		     d.cmd, d.src, d.count);
 	check_landing(p, "NIC writes VRAM", d.dst, d.count, pat + len - d.count);
-	if (obs_expect_p2p(p->expect))
-		check_bar_holds(p, pat, len);
-	else
-		check_bar_lacks(p, pat, len);
+	check_bar(p, pat, len);
 	/* and the data did reach the buffer (the GEM mmap follows it anywhere) */
 	igt_assert_f(!memcmp(cpu + pg, pat, len),
 		     "the VRAM buffer's CPU mapping lacks what the NIC wrote\n");

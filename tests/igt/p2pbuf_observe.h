@@ -526,33 +526,29 @@ static inline void obs_bar_read(const struct obs_gpu *g, uint64_t off,
 		d[i] = g->bar[off + i];
 }
 
-/* every offset of the BAR where @len bytes of @pat start (up to @max) */
-static inline int obs_bar_find(const struct obs_gpu *g, const void *pat,
-			       size_t len, uint64_t *offs, int max)
+/* a copy of the whole BAR, read once (malloc'd; NULL when out of memory) */
+static inline uint8_t *obs_bar_snapshot(const struct obs_gpu *g)
 {
-	const size_t win = 1 << 20;
-	uint8_t *buf = malloc(win + len);
-	uint64_t base = 0;
+	uint8_t *copy = malloc(g->bar_len);
+
+	if (copy)
+		obs_bar_read(g, 0, copy, g->bar_len);
+	return copy;
+}
+
+/* every offset of @hay where @len bytes of @pat start (up to @max) */
+static inline int obs_find(const uint8_t *hay, size_t hlen, const void *pat,
+			   size_t len, uint64_t *offs, int max)
+{
+	const uint8_t *p = hay, *end = hay + hlen;
 	int found = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	/* windows overlapping by @len - 1 bytes: no match falls in between */
-	while (base < g->bar_len) {
-		size_t n = g->bar_len - base < win + len - 1 ?
-			   g->bar_len - base : win + len - 1;
-		const uint8_t *p = buf, *end = buf + n;
-
-		obs_bar_read(g, base, buf, n);
-		while (n >= len && (p = memmem(p, end - p, pat, len))) {
-			if (found < max)
-				offs[found] = base + (p - buf);
-			found++;
-			p++;
-		}
-		base += win;
+	while ((size_t)(end - p) >= len && (p = memmem(p, end - p, pat, len))) {
+		if (found < max)
+			offs[found] = p - hay;
+		found++;
+		p++;
 	}
-	free(buf);
 	return found;
 }
 
