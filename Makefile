@@ -43,7 +43,15 @@ modules:
 userspace:
 	$(if $(wildcard userspace/Makefile),$(MAKE) -C userspace BUILD=$(BUILD))
 
-tests: $(IGT_BINS)
+TEST_TOOLS := $(BUILD)/bin-test/observe-lastdma
+
+tests: $(IGT_BINS) $(TEST_TOOLS)
+
+# Guest-side helpers of the harness (plain C, no IGT): observe-lastdma
+# reports where the NIC's last DMA went, read from the hardware.
+$(BUILD)/bin-test/%: tests/vm/%.c tests/igt/p2pbuf_observe.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -I$(CURDIR)/tests/igt $< -o $@
 
 $(BUILD)/igt/%: tests/igt/%.c $(wildcard tests/igt/*.h) $(wildcard uapi/*.h)
 	@mkdir -p $(dir $@)

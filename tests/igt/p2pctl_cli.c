@@ -29,6 +29,7 @@
 #include "igt_subset.h"
 #include "p2pgpu_drm.h"
 #include "p2prdma.h"
+#include "p2pbuf_observe.h"
 
 /* ------------------------------------------------------------------ */
 /* A minimal JSON parser (RFC 8259 syntax, strict)                       */
@@ -842,6 +843,83 @@ static void test_reasons(void)
 	}
 }
 
+/* p2pctl.c's pattern(): the bytes `p2pctl share` has the NIC write */
+static uint8_t share_pattern(uint64_t i)
+{
+	uint64_t x = (i / 8) * 0x9e3779b97f4a7c15ull + 0x5851f42d4c957f2dull;
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	return (uint8_t)(x >> ((i % 8) * 8));
+}
+
+/*
+ * What p2pctl share printed against what the hardware saw: the NIC's last
+ * DMA (edu's registers) is its write of the buffer's last chunk; a "p2p"
+ * decision with 0 bytes through system memory must have written the BAR,
+ * and the BAR must hold those bytes; "staged" must not have.
+ */
+static void observe_share(struct jval *r)
+{
+	const char *nic = jgets(r, "nic_pci"), *gpu = jgets(r, "gpu_pci");
+	uint64_t size = (uint64_t)jgetn(r, "size"), addr, phys, off;
+	bool p2p = !strcmp(jgets(r, "decision"), "p2p");
+	struct obs_gpu g;
+	struct obs_nic n;
+	struct obs_dma d;
+	enum obs_where w;
+	int gi;
+
+	igt_assert(nic && gpu);
+	igt_assert_f(obs_nic_init(&n, nic) == 0 && obs_gpu_init(&g, gpu, true) == 0,
+		     "cannot map %s resource0 or %s resource2 (iomem=relaxed?): %s\n",
+		     nic, gpu, strerror(errno));
+	obs_last_dma(&n, &d);
+	addr = obs_dma_addr(&d);
+	w = obs_classify(nic, &g, 1, addr, d.count, &gi, &phys);
+	igt_info("p2pctl share said %s, %.0f bytes via system memory; edu's last DMA: CMD %#" PRIx64
+		 " SRC %#" PRIx64 " DST %#" PRIx64 " COUNT %#" PRIx64 ": %s (BAR2 %#" PRIx64 "-%#" PRIx64 ")\n",
+		 jgets(r, "decision"), jgetn(r, "bytes_via_system"), d.cmd, d.src,
+		 d.dst, d.count, obs_where_str(w), g.bar_start, g.bar_end);
+	igt_assert_f((d.cmd & OBS_EDU_CMD_TO_RAM) && !(d.cmd & OBS_EDU_CMD_RUN) &&
+		     d.src == OBS_EDU_BUF && d.count && d.count <= size,
+		     "the NIC's last DMA is not share's finished write: CMD %#" PRIx64 " SRC %#" PRIx64 " COUNT %#" PRIx64 "\n",
+		     d.cmd, d.src, d.count);
+	if (!p2p) {
+		igt_assert_f(w == OBS_WHERE_SYSTEM || w == OBS_WHERE_IOVA_SYSTEM ||
+			     w == OBS_WHERE_IOVA_UNMAPPED,
+			     "p2pctl share said staged, but the NIC wrote %#" PRIx64 " = %s (BAR2 %#" PRIx64 "-%#" PRIx64 ")\n",
+			     addr, obs_where_str(w), g.bar_start, g.bar_end);
+	} else if (obs_iommu_on(nic)) {
+		/*
+		 * share has exited: under iommu.strict its IOVAs are gone.
+		 * A raw BAR address would have DMAR-faulted; p2pbuf_observe
+		 * translates a live one.
+		 */
+		igt_assert_f(w != OBS_WHERE_BAR && w != OBS_WHERE_IOVA_SYSTEM,
+			     "p2pctl share said p2p, but the NIC wrote %#" PRIx64 " = %s\n",
+			     addr, obs_where_str(w));
+	} else {
+		igt_assert_f(w == OBS_WHERE_BAR,
+			     "p2pctl share said p2p with %.0f bytes via system memory, but the NIC wrote %#" PRIx64
+			     " = %s, outside BAR2 %#" PRIx64 "-%#" PRIx64 "\n",
+			     jgetn(r, "bytes_via_system"), addr, obs_where_str(w),
+			     g.bar_start, g.bar_end);
+		/* the freed buffer's bytes stay in VRAM: nothing clears it */
+		off = phys - g.bar_start;
+		for (uint64_t i = 0; i < d.count; i++) {
+			uint8_t b = g.bar[off + i], want = share_pattern(size - d.count + i);
+
+			igt_assert_f(b == want,
+				     "BAR2 offset %#" PRIx64 " holds %#04x, p2pctl share wrote %#04x there\n",
+				     off + i, b, want);
+		}
+	}
+	obs_gpu_fini(&g);
+	obs_nic_fini(&n);
+}
+
 static void test_share(void)
 {
 	const char *args[] = { "share", "--size", "16384", NULL };
@@ -871,6 +949,7 @@ static void test_share(void)
 		igt_assert_eq((int)jgetn(r, "bytes_via_system"), 0);
 	else
 		igt_assert_eq((int)jgetn(r, "bytes_via_system"), 20480);
+	observe_share(r);
 	expected(&want_decision, &want_reason);
 	if (want_decision) {
 		igt_assert_f(!strcmp(jgets(r, "decision"), want_decision),

@@ -227,7 +227,7 @@ def judge_demo_text(verdict_name, topology, text):
 
 
 def judge_demo_observed(sections):
-    """The demo's decision against the hardware (from the observe branch):
+    """The demo's decision against the hardware:
     observe-lastdma, run right after `p2pctl share`, reads the NIC's last
     DMA address (its write of the buffer's last chunk) and says whether it
     lies in the GPU's BAR. A PEER-TO-PEER decision with 0 bytes through
