@@ -17,9 +17,6 @@
 
 MODULE_IMPORT_NS(DMA_BUF);
 
-#define P2PRDMA_WRITE_ACCESS	(P2PRDMA_ACCESS_LOCAL_WRITE | \
-				 P2PRDMA_ACCESS_REMOTE_WRITE)
-
 static DEFINE_IDA(p2prdma_ida);
 
 static void p2prdma_dev_release(struct kref *ref)
@@ -90,13 +87,18 @@ static int p2prdma_release(struct inode *inode, struct file *file)
 	struct p2prdma_file *pfile = file->private_data;
 	struct p2prdma_dev *pdev = pfile->pdev;
 
-	mutex_lock(&pdev->lock);
-	list_del(&pfile->link);
-	mutex_unlock(&pdev->lock);
-
+	/*
+	 * Regions go while the file is still on the device's list: remove()
+	 * walks that list and must not return while any of the file's DMA
+	 * mappings or dma-buf attachments of its device still exist.
+	 */
 	mutex_lock(&pfile->lock);
 	p2prdma_file_destroy_regions(pfile);
 	mutex_unlock(&pfile->lock);
+
+	mutex_lock(&pdev->lock);
+	list_del(&pfile->link);
+	mutex_unlock(&pdev->lock);
 
 	xa_destroy(&pfile->regions);
 	mutex_destroy(&pfile->lock);
@@ -453,7 +455,11 @@ static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	pdev->misc.name = pdev->name;
 	pdev->misc.fops = &p2prdma_fops;
 	pdev->misc.parent = &pci->dev;
-	pdev->misc.mode = 0666;
+	/*
+	 * Owner and group only: udev gives the node to group "rdma" (see
+	 * the README), as distributions do for RDMA devices.
+	 */
+	pdev->misc.mode = 0660;
 	ret = misc_register(&pdev->misc);
 	if (ret)
 		goto fini_engine;

@@ -63,6 +63,13 @@ static int reopen_nic(void)
 	return fd;
 }
 
+static void register_regions(int nic, uint8_t *mem, size_t len)
+{
+	for (int i = 0; i < REGIONS; i++)
+		p2p_reg_user(nic, mem + i * (len / REGIONS), len / REGIONS);
+	igt_assert(dma_mappings_of(bdf) >= REGIONS);
+}
+
 static void *close_file(void *arg)
 {
 	close(*(int *)arg);
@@ -87,16 +94,26 @@ igt_main
 		size_t len = REGIONS * REGION_PAGES * getpagesize();
 		uint8_t *mem = p2p_anon(len);
 
+		double t, close_time;
+
 		memset(mem, 1, len);
+		/* how long a close takes to tear REGIONS regions down */
+		register_regions(nic, mem, len);
+		t = p2p_now();
+		close(nic);
+		close_time = p2p_now() - t;
+		igt_info("closing a file with %d regions took %.1f ms\n",
+			 REGIONS, close_time * 1e3);
+		nic = p2p_nic_open();
+
 		for (int round = 0; round < ROUNDS; round++) {
-			struct timespec delay = { 0, (round % 6) * 500 * 1000 };
+			/* unbind at points spread over the close's teardown */
+			long ns = close_time * 1e9 * round / ROUNDS;
+			struct timespec delay = { ns / 1000000000, ns % 1000000000 };
 			pthread_t closer;
 			int left;
 
-			for (int i = 0; i < REGIONS; i++)
-				p2p_reg_user(nic, mem + i * (len / REGIONS),
-					     len / REGIONS);
-			igt_assert(dma_mappings_of(bdf) >= REGIONS);
+			register_regions(nic, mem, len);
 
 			igt_assert_eq(pthread_create(&closer, NULL, close_file,
 						     &nic), 0);
