@@ -2,8 +2,9 @@
 /*
  * Unbinding the NIC while its files close: once the unbind returns, no DMA
  * mapping of the device may remain, whichever of the two got there first.
- * What remains is read from the DMA-API debugging's own list of live
- * mappings (<debugfs>/dma-api/dump), not from the driver.
+ * The kernel's DMA-API debugging says so, not the driver: its check at the
+ * driver's release ("pending DMA allocations", read from /dev/kmsg) and its
+ * list of live mappings (<debugfs>/dma-api/dump).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +19,9 @@
 
 #define DMA_DUMP	"/sys/kernel/debug/dma-api/dump"
 #define NIC_DRV		"/sys/bus/pci/drivers/p2prdma"
-#define ROUNDS		12
-#define REGIONS		96
-#define REGION_PAGES	8
+#define ROUNDS		3
+#define REGIONS		1024
+#define REGION_PAGES	1
 
 static char bdf[32];
 
@@ -61,6 +62,35 @@ static int reopen_nic(void)
 	igt_assert_f(fd >= 0, "%s did not come back after rebind\n",
 		     P2P_NIC_PATH);
 	return fd;
+}
+
+/* /dev/kmsg, positioned at its end: the kernel's messages from now on */
+static int kmsg_from_now(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	igt_assert(fd >= 0);
+	igt_assert(lseek(fd, 0, SEEK_END) >= 0);
+	return fd;
+}
+
+/* whether the kernel said @what about @dev since kmsg_from_now() */
+static bool kmsg_says(int fd, const char *dev, const char *what)
+{
+	char rec[2048];
+	ssize_t n;
+	bool found = false;
+
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		if (strstr(rec, dev) && strstr(rec, what)) {
+			igt_info("kernel: %s", strchr(rec, ';') ? strchr(rec, ';') + 1 : rec);
+			found = true;
+		}
+	}
+	return found;
 }
 
 static void register_regions(int nic, uint8_t *mem, size_t len)
@@ -108,10 +138,11 @@ igt_main
 
 		for (int round = 0; round < ROUNDS; round++) {
 			/* unbind at points spread over the close's teardown */
-			long ns = close_time * 1e9 * round / ROUNDS;
+			long ns = close_time * 1e9 * (0.1 + 0.15 * round);
 			struct timespec delay = { ns / 1000000000, ns % 1000000000 };
 			pthread_t closer;
-			int left;
+			bool pending;
+			int left, kmsg = kmsg_from_now();
 
 			register_regions(nic, mem, len);
 
@@ -121,7 +152,12 @@ igt_main
 			p2p_sysfs_write(NIC_DRV "/unbind", bdf);
 			/* the unbind has returned: nothing of the device may remain */
 			left = dma_mappings_of(bdf);
+			pending = kmsg_says(kmsg, bdf, "pending DMA allocations");
+			close(kmsg);
 			igt_assert_eq(pthread_join(closer, NULL), 0);
+			igt_assert_f(!pending,
+				     "round %d: %s was unbound with DMA mappings still live (DMA-API debugging)\n",
+				     round, bdf);
 			igt_assert_f(left == 0,
 				     "round %d: %d DMA mapping(s) of %s still live after its unbind returned\n",
 				     round, left, bdf);
