@@ -17,6 +17,9 @@
 
 MODULE_IMPORT_NS(DMA_BUF);
 
+#define EDU_VENDOR_ID	0x1234
+#define EDU_DEVICE_ID	0x11e8
+
 static DEFINE_IDA(p2prdma_ida);
 
 static void p2prdma_dev_release(struct kref *ref)
@@ -421,6 +424,10 @@ static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	struct p2prdma_dev *pdev;
 	int ret;
 
+	/* driver_override hands any device to us: only edu has our engine */
+	if (pci->vendor != EDU_VENDOR_ID || pci->device != EDU_DEVICE_ID)
+		return -ENODEV;
+
 	ret = pcim_enable_device(pci);
 	if (ret)
 		return ret;
@@ -505,11 +512,15 @@ static void p2prdma_remove(struct pci_dev *pci)
 	kref_put(&pdev->ref, p2prdma_dev_release);
 }
 
+/*
+ * QEMU's edu is a teaching device other drivers bind too: p2prdma binds one
+ * only when it is handed it with driver_override, never on its own, and has
+ * no MODULE_DEVICE_TABLE, so nothing loads it for a device it would not bind.
+ */
 static const struct pci_device_id p2prdma_ids[] = {
-	{ PCI_DEVICE(0x1234, 0x11e8) },	/* QEMU edu */
+	{ PCI_DEVICE_DRIVER_OVERRIDE(EDU_VENDOR_ID, EDU_DEVICE_ID, true) },
 	{ }
 };
-MODULE_DEVICE_TABLE(pci, p2prdma_ids);
 
 static struct pci_driver p2prdma_driver = {
 	.name = KBUILD_MODNAME,
