@@ -361,8 +361,10 @@ static void p2pgpu_dma_buf_unmap(struct dma_buf_attachment *attach,
  * @dmabuf: a p2pgpu dma-buf
  * @vma: the mapping, its offset already checked against the dma-buf's size
  *
- * TTM faults the pages in from wherever the BO is at the time; moves zap
- * the mapping (p2pgpu_bo_move_notify()).
+ * TTM faults the pages in from wherever the BO is at the time. The mapping
+ * lives in the DRM device's address space at the BO's fake offset (every
+ * p2pgpu dma-buf's f_mapping is the device's), so TTM's zap of the BO on a
+ * move reaches it and no other BO's mappings.
  *
  * Return: 0 or -EINVAL for a private (COW) mapping.
  */
@@ -625,6 +627,13 @@ int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
 		goto err_put_dev;
 	}
 	range->dmabuf = dmabuf;
+	/*
+	 * CPU mappings of the range go into the device's address space, at
+	 * the BO's fake offset (p2pgpu_dma_buf_mmap()), like those of a PRIME
+	 * export: TTM's zap of this BO on a move then reaches them, and
+	 * nothing ever touches this file's own mapping, which dies with it.
+	 */
+	dmabuf->file->f_mapping = drm->anon_inode->i_mapping;
 	atomic_inc(&to_p2pgpu(drm)->live_dmabufs);
 	dma_resv_lock(obj->resv, NULL);
 	list_add_tail(&range->link, &range->bo->ranges);

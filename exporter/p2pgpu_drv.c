@@ -88,6 +88,8 @@ static const struct drm_driver p2pgpu_drm_driver = {
 	.minor = 0,
 };
 
+#define P2PGPU_IVSHMEM_DEVICE_ID	0x1110
+
 /* the last reference to the DRM device is gone: so is every BO */
 static void p2pgpu_drm_release(struct drm_device *drm, void *unused)
 {
@@ -99,6 +101,11 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	struct p2pgpu_device *pdev;
 	struct drm_device *drm;
 	int ret;
+
+	/* driver_override hands any device to us: only ivshmem is VRAM */
+	if (pci->vendor != PCI_VENDOR_ID_REDHAT_QUMRANET ||
+	    pci->device != P2PGPU_IVSHMEM_DEVICE_ID)
+		return -ENODEV;
 
 	pdev = devm_drm_dev_alloc(&pci->dev, &p2pgpu_drm_driver,
 				  struct p2pgpu_device, drm);
@@ -216,11 +223,17 @@ static void p2pgpu_pci_remove(struct pci_dev *pci)
 	p2pgpu_revoke_all(pdev);
 }
 
+/*
+ * ivshmem is a generic QEMU device that other software uses too (shared
+ * memory between VMs, Looking Glass): p2pgpu binds one only when it is
+ * handed it with driver_override, never on its own, and has no
+ * MODULE_DEVICE_TABLE, so nothing loads it for a device it would not bind.
+ */
 static const struct pci_device_id p2pgpu_pci_ids[] = {
-	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1110) }, /* ivshmem */
+	{ PCI_DEVICE_DRIVER_OVERRIDE(PCI_VENDOR_ID_REDHAT_QUMRANET,
+				     P2PGPU_IVSHMEM_DEVICE_ID, true) },
 	{ }
 };
-MODULE_DEVICE_TABLE(pci, p2pgpu_pci_ids);
 
 static struct pci_driver p2pgpu_pci_driver = {
 	.name = P2PGPU_DRIVER_NAME,

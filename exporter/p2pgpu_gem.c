@@ -221,7 +221,7 @@ int p2pgpu_gem_query_ioctl(struct drm_device *drm, void *data,
 	struct drm_gem_object *obj;
 	struct p2pgpu_attach *rec;
 	struct p2pgpu_bo *bo;
-	u32 cap = args->num_attachments, n = 0;
+	u32 cap = args->num_attachments, room = 0, n;
 	int ret;
 
 	if (args->pad || args->pad2)
@@ -233,19 +233,31 @@ int p2pgpu_gem_query_ioctl(struct drm_device *drm, void *data,
 		return -ENOENT;
 	bo = gem_to_p2pgpu_bo(obj);
 
-	if (cap) {
-		/* a BO has few attachments; more than that cannot be filled */
-		cap = min_t(u32, cap, 1024);
-		infos = kvcalloc(cap, sizeof(*infos), GFP_KERNEL);
+	/*
+	 * The records are copied out after the lock is dropped (a fault must
+	 * not happen under dma_resv), into a buffer sized by the count seen
+	 * last time: room for min(capacity, count) entries, retried when
+	 * importers attached meanwhile, so every entry the caller has room
+	 * for is filled and the capacity alone never bounds an allocation.
+	 */
+retry:
+	ret = dma_resv_lock_interruptible(obj->resv, NULL);
+	if (ret)
+		goto out_free;
+	n = 0;
+	list_for_each_entry(rec, &bo->attachments, link)
+		n++;
+	if (min(n, cap) > room) {
+		dma_resv_unlock(obj->resv);
+		kvfree(infos);
+		room = min(n, cap);
+		infos = kvcalloc(room, sizeof(*infos), GFP_KERNEL);
 		if (!infos) {
 			ret = -ENOMEM;
 			goto out_put;
 		}
+		goto retry;
 	}
-
-	ret = dma_resv_lock_interruptible(obj->resv, NULL);
-	if (ret)
-		goto out_free;
 
 	args->size = obj->size;
 	args->placement = p2pgpu_bo_in_vram(bo) ? P2PGPU_RESIDENT_VRAM :
@@ -258,8 +270,9 @@ int p2pgpu_gem_query_ioctl(struct drm_device *drm, void *data,
 	args->move_count = bo->move_count;
 	args->requested = bo->requested;
 
+	n = 0;
 	list_for_each_entry(rec, &bo->attachments, link) {
-		if (n < cap) {
+		if (n < room) {
 			struct drm_p2pgpu_attachment_info *info = &infos[n];
 
 			memcpy(info->importer, rec->importer,
@@ -277,9 +290,9 @@ int p2pgpu_gem_query_ioctl(struct drm_device *drm, void *data,
 	}
 	dma_resv_unlock(obj->resv);
 
-	/* copy outside the lock: a fault must not happen under dma_resv */
-	if (min(n, cap) &&
-	    copy_to_user(uinfos, infos, min(n, cap) * sizeof(*infos)))
+	/* importers may also have detached meanwhile: n may be below room */
+	if (min(n, room) &&
+	    copy_to_user(uinfos, infos, min(n, room) * sizeof(*infos)))
 		ret = -EFAULT;
 	args->num_attachments = n;
 

@@ -123,25 +123,22 @@ bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo)
  *
  * Every dma-buf of the BO (the whole-buffer export and the range exports)
  * shares its dma_resv; dma_buf_move_notify() makes each dynamic importer
- * drop its mapping and re-map on next use. CPU mappings made through a
- * dma-buf file live in that file's address space, not in the DRM device's
- * that TTM zaps on moves: zap them here too, they fault back in.
+ * drop its mapping and re-map on next use. CPU mappings need nothing here:
+ * every dma-buf of a BO maps through the DRM device's address space at the
+ * BO's fake offset (as drm_gem_dmabuf_export() arranges), which TTM zaps
+ * for exactly this BO on every move and swap-out, and drm_dev_unplug() for
+ * every BO on unbind.
  */
 void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 {
-	struct dma_buf *dmabuf = bo->dmabuf;
 	struct p2pgpu_range *range;
 
 	dma_resv_assert_held(bo->tbo.base.resv);
 
-	if (dmabuf) {
-		dma_buf_move_notify(dmabuf);
-		unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
-	}
-	list_for_each_entry(range, &bo->ranges, link) {
+	if (bo->dmabuf)
+		dma_buf_move_notify(bo->dmabuf);
+	list_for_each_entry(range, &bo->ranges, link)
 		dma_buf_move_notify(range->dmabuf);
-		unmap_mapping_range(range->dmabuf->file->f_mapping, 0, 0, 1);
-	}
 }
 
 /**

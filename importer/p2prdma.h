@@ -104,6 +104,9 @@ struct p2prdma_file {
  * @sgt: the exporter's mapping while @mapped.
  * @upages: pinned user pages.
  * @usgt: their scatter table, DMA-mapped.
+ * @pin_mm: the address space whose pinned_vm counts this region's pages
+ * against its RLIMIT_MEMLOCK (user memory, and dma-bufs pinned in system
+ * memory for us), NULL when nothing is counted.
  *
  * Mapping state of dma-buf regions is protected by the dma-buf's
  * reservation lock (move_notify runs under it); the rest by the file lock.
@@ -132,7 +135,12 @@ struct p2prdma_mr {
 	struct sg_table *sgt;
 	struct page **upages;
 	struct sg_table usgt;
+	struct mm_struct *pin_mm;
 };
+
+/* access bits that let the device write into a region */
+#define P2PRDMA_WRITE_ACCESS	(P2PRDMA_ACCESS_LOCAL_WRITE | \
+				 P2PRDMA_ACCESS_REMOTE_WRITE)
 
 static inline struct device *p2prdma_dma_dev(struct p2prdma_dev *pdev)
 {
@@ -148,6 +156,7 @@ int p2prdma_mr_fill_table(struct p2prdma_mr *mr, struct sg_table *sgt,
 int p2prdma_reg_user(struct p2prdma_dev *pdev,
 		     struct p2prdma_reg_user_mr *args, struct p2prdma_mr **out);
 void p2prdma_mr_destroy(struct p2prdma_mr *mr);
+int p2prdma_mr_account_pins(struct p2prdma_mr *mr);
 dma_addr_t p2prdma_mr_dma_addr(struct p2prdma_mr *mr, u64 off);
 
 /* p2prdma_dmabuf.c */

@@ -149,19 +149,28 @@ int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr)
 	return p2prdma_dmabuf_wait(mr);
 }
 
-/* tell a closed descriptor (-EBADF) from one that is not a dma-buf */
-static struct dma_buf *p2prdma_dmabuf_get(int fd)
+/*
+ * Tell a closed descriptor (-EBADF) from one that is not a dma-buf
+ * (-EINVAL), and refuse device writes through a descriptor opened
+ * read-only (-EACCES): a PRIME export without DRM_RDWR must stay read-only
+ * for every importer it is handed to.
+ */
+static struct dma_buf *p2prdma_dmabuf_get(int fd, bool write)
 {
-	struct file *file;
 	struct dma_buf *dmabuf;
+	struct file *file;
 
 	file = fget(fd);
 	if (!file)
 		return ERR_PTR(-EBADF);
 	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf)) {
+		dmabuf = ERR_PTR(-EINVAL);
+	} else if (write && !(file->f_mode & FMODE_WRITE)) {
+		dma_buf_put(dmabuf);
+		dmabuf = ERR_PTR(-EACCES);
+	}
 	fput(file);
-	if (IS_ERR(dmabuf))
-		return ERR_PTR(-EINVAL);
 	return dmabuf;
 }
 
@@ -172,8 +181,12 @@ static int p2prdma_dmabuf_pin_map(struct p2prdma_mr *mr)
 	dma_resv_lock(mr->dmabuf->resv, NULL);
 	ret = dma_buf_pin(mr->attach);
 	if (ret) {
-		/* no memory, no room, no device: as is; any other refusal */
-		if (ret != -ENOMEM && ret != -ENOSPC && ret != -ENODEV)
+		/*
+		 * No memory, no room, no device, or a signal (the call is
+		 * restarted): as is; any other refusal is the exporter's.
+		 */
+		if (ret != -ENOMEM && ret != -ENOSPC && ret != -ENODEV &&
+		    ret != -ERESTARTSYS && ret != -EINTR)
 			ret = -EOPNOTSUPP;
 		goto unlock_resv;
 	}
@@ -212,7 +225,8 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 	u64 end;
 	int ret;
 
-	dmabuf = p2prdma_dmabuf_get(args->fd);
+	dmabuf = p2prdma_dmabuf_get(args->fd,
+				    args->access & P2PRDMA_WRITE_ACCESS);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 
@@ -249,11 +263,27 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 		ret = p2prdma_dmabuf_pin_map(mr);
 		if (ret)
 			goto detach_buf;
+		/*
+		 * A dynamic exporter would have been free to evict or swap
+		 * these system pages: pinned for us, they are the caller's
+		 * locked memory, as user memory is.
+		 */
+		if (dma_buf_is_dynamic(dmabuf) &&
+		    mr->backing == P2PRDMA_BACKING_SYSTEM) {
+			ret = p2prdma_mr_account_pins(mr);
+			if (ret)
+				goto unpin_buf;
+		}
 	}
 
 	*out = mr;
 	return 0;
 
+unpin_buf:
+	dma_resv_lock(dmabuf->resv, NULL);
+	p2prdma_dmabuf_unmap(mr);
+	dma_buf_unpin(mr->attach);
+	dma_resv_unlock(dmabuf->resv);
 detach_buf:
 	dma_buf_detach(dmabuf, mr->attach);
 	atomic_dec(&pdev->live_attachments);

@@ -17,8 +17,8 @@
 
 MODULE_IMPORT_NS(DMA_BUF);
 
-#define P2PRDMA_WRITE_ACCESS	(P2PRDMA_ACCESS_LOCAL_WRITE | \
-				 P2PRDMA_ACCESS_REMOTE_WRITE)
+#define EDU_VENDOR_ID	0x1234
+#define EDU_DEVICE_ID	0x11e8
 
 static DEFINE_IDA(p2prdma_ida);
 
@@ -90,13 +90,18 @@ static int p2prdma_release(struct inode *inode, struct file *file)
 	struct p2prdma_file *pfile = file->private_data;
 	struct p2prdma_dev *pdev = pfile->pdev;
 
-	mutex_lock(&pdev->lock);
-	list_del(&pfile->link);
-	mutex_unlock(&pdev->lock);
-
+	/*
+	 * Regions go while the file is still on the device's list: remove()
+	 * walks that list and must not return while any of the file's DMA
+	 * mappings or dma-buf attachments of its device still exist.
+	 */
 	mutex_lock(&pfile->lock);
 	p2prdma_file_destroy_regions(pfile);
 	mutex_unlock(&pfile->lock);
+
+	mutex_lock(&pdev->lock);
+	list_del(&pfile->link);
+	mutex_unlock(&pdev->lock);
 
 	xa_destroy(&pfile->regions);
 	mutex_destroy(&pfile->lock);
@@ -419,6 +424,10 @@ static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	struct p2prdma_dev *pdev;
 	int ret;
 
+	/* driver_override hands any device to us: only edu has our engine */
+	if (pci->vendor != EDU_VENDOR_ID || pci->device != EDU_DEVICE_ID)
+		return -ENODEV;
+
 	ret = pcim_enable_device(pci);
 	if (ret)
 		return ret;
@@ -453,7 +462,11 @@ static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	pdev->misc.name = pdev->name;
 	pdev->misc.fops = &p2prdma_fops;
 	pdev->misc.parent = &pci->dev;
-	pdev->misc.mode = 0666;
+	/*
+	 * Owner and group only: udev gives the node to group "rdma" (see
+	 * the README), as distributions do for RDMA devices.
+	 */
+	pdev->misc.mode = 0660;
 	ret = misc_register(&pdev->misc);
 	if (ret)
 		goto fini_engine;
@@ -499,11 +512,15 @@ static void p2prdma_remove(struct pci_dev *pci)
 	kref_put(&pdev->ref, p2prdma_dev_release);
 }
 
+/*
+ * QEMU's edu is a teaching device other drivers bind too: p2prdma binds one
+ * only when it is handed it with driver_override, never on its own, and has
+ * no MODULE_DEVICE_TABLE, so nothing loads it for a device it would not bind.
+ */
 static const struct pci_device_id p2prdma_ids[] = {
-	{ PCI_DEVICE(0x1234, 0x11e8) },	/* QEMU edu */
+	{ PCI_DEVICE_DRIVER_OVERRIDE(EDU_VENDOR_ID, EDU_DEVICE_ID, true) },
 	{ }
 };
-MODULE_DEVICE_TABLE(pci, p2prdma_ids);
 
 static struct pci_driver p2prdma_driver = {
 	.name = KBUILD_MODNAME,

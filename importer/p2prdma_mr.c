@@ -3,8 +3,11 @@
  * p2prdma: memory regions, their page-granular translation table, and
  * regions of plain (pinned) user memory.
  */
+#include <linux/capability.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 
@@ -118,6 +121,43 @@ dma_addr_t p2prdma_mr_dma_addr(struct p2prdma_mr *mr, u64 off)
 	return mr->pages[pos >> PAGE_SHIFT] + offset_in_page(pos);
 }
 
+/**
+ * p2prdma_mr_account_pins() - count a region's pages as pinned by the caller
+ * @mr: the region, its pages about to be pinned.
+ *
+ * As ib_umem_get() does: pinned pages count against the caller's
+ * RLIMIT_MEMLOCK through its mm's pinned_vm, unless it has CAP_IPC_LOCK, so
+ * an unprivileged user cannot pin more memory through the NIC than through
+ * rdma-core. The count follows the region, not the file: it is dropped
+ * when the region is destroyed, whoever destroys it.
+ *
+ * Return: 0, or -ENOMEM past the limit.
+ */
+int p2prdma_mr_account_pins(struct p2prdma_mr *mr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct mm_struct *mm = current->mm;
+	s64 pinned;
+
+	pinned = atomic64_add_return(mr->npages, &mm->pinned_vm);
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(mr->npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	mmgrab(mm);
+	mr->pin_mm = mm;
+	return 0;
+}
+
+static void p2prdma_mr_unaccount_pins(struct p2prdma_mr *mr)
+{
+	if (!mr->pin_mm)
+		return;
+	atomic64_sub(mr->npages, &mr->pin_mm->pinned_vm);
+	mmdrop(mr->pin_mm);
+	mr->pin_mm = NULL;
+}
+
 static void p2prdma_user_unpin(struct p2prdma_mr *mr, unsigned long npinned)
 {
 	unpin_user_pages_dirty_lock(mr->upages, npinned,
@@ -155,11 +195,15 @@ int p2prdma_reg_user(struct p2prdma_dev *pdev,
 			    P2PRDMA_ACCESS_REMOTE_WRITE))
 		gup_flags |= FOLL_WRITE;
 
+	ret = p2prdma_mr_account_pins(mr);
+	if (ret)
+		goto free_mr;
+
 	mr->upages = kvmalloc_array(mr->npages, sizeof(*mr->upages),
 				    GFP_KERNEL_ACCOUNT);
 	if (!mr->upages) {
 		ret = -ENOMEM;
-		goto free_mr;
+		goto unaccount_pins;
 	}
 
 	start = ALIGN_DOWN(args->addr, PAGE_SIZE);
@@ -208,6 +252,8 @@ free_sgt:
 	sg_free_table(&mr->usgt);
 unpin_pages:
 	p2prdma_user_unpin(mr, npinned);
+unaccount_pins:
+	p2prdma_mr_unaccount_pins(mr);
 free_mr:
 	p2prdma_mr_free(mr);
 	return ret;
@@ -227,6 +273,7 @@ void p2prdma_mr_destroy(struct p2prdma_mr *mr)
 		sg_free_table(&mr->usgt);
 		p2prdma_user_unpin(mr, mr->npages);
 	}
+	p2prdma_mr_unaccount_pins(mr);
 	atomic_dec(&mr->pdev->live_regions);
 	p2prdma_mr_free(mr);
 }

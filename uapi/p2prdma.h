@@ -41,12 +41,18 @@
  * move_notify it can get is its exporter's revoke (the exporting device is
  * unbound), after which transfers on it fail with -ENODEV.
  *
+ * A pinned region that the exporter places in system memory counts against
+ * the caller's RLIMIT_MEMLOCK, as user memory does (CAP_IPC_LOCK exempts).
+ *
  * Errors: -EBADF @fd is not an open file; -EINVAL @fd is not a dma-buf,
  * zero length, unknown access bits or flags, iova page offset mismatch;
- * -EOVERFLOW offset + length or iova + length overflows; -ERANGE beyond the
- * dma-buf; -ENOSPC the exporter has no room to pin it (e.g. past a cap on
- * pinned device memory); -ENODEV the exporting device is gone;
- * -EOPNOTSUPP pinning refused by the exporter otherwise; -ENOMEM.
+ * -EACCES write access (LOCAL_WRITE or REMOTE_WRITE) through an @fd opened
+ * read-only (e.g. a PRIME export without DRM_RDWR); -EOVERFLOW offset +
+ * length or iova + length overflows; -ERANGE beyond the dma-buf; -ENOSPC
+ * the exporter has no room to pin it (e.g. past a cap on pinned device
+ * memory); -ENODEV the exporting device is gone; -EOPNOTSUPP pinning
+ * refused by the exporter otherwise; -ENOMEM, also for a pinned region in
+ * system memory past RLIMIT_MEMLOCK.
  */
 struct p2prdma_reg_dmabuf_mr {
 	__s32 fd;
@@ -65,9 +71,14 @@ struct p2prdma_reg_dmabuf_mr {
  * @access: [in] P2PRDMA_ACCESS_* bits.
  * @handle: [out] the region's key, non-zero.
  *
+ * The pinned pages count against the caller's RLIMIT_MEMLOCK (the mm's
+ * pinned_vm, as ibv_reg_mr's do) for as long as the region lives, unless
+ * the caller has CAP_IPC_LOCK.
+ *
  * Errors: -EINVAL zero length or unknown access bits; -EOVERFLOW
- * addr + length overflows; -EFAULT unmapped memory; -ENOMEM, also for a
- * region of as many pages as the machine has or more.
+ * addr + length overflows; -EFAULT unmapped memory; -ENOMEM past
+ * RLIMIT_MEMLOCK, for a region of as many pages as the machine has or
+ * more, or out of memory.
  */
 struct p2prdma_reg_user_mr {
 	__u64 addr;

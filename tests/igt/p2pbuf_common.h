@@ -150,6 +150,16 @@ static inline int __p2p_ioctl(int fd, unsigned long req, void *arg)
 	return ret ? -errno : 0;
 }
 
+/* asserts that a __p2p_ call (which returns -errno) failed with exactly @err */
+#define p2p_assert_ret_errno(call, err) \
+	do { \
+		int __r = (call); \
+		igt_assert_f(__r == -(err), \
+			     "%s: expected -%d (%s), got %d (%s)\n", #call, \
+			     (err), strerror(err), __r, \
+			     __r < 0 ? strerror(-__r) : "success"); \
+	} while (0)
+
 static inline int __p2p_create(int gpu, uint64_t size, uint32_t placement,
 			       uint32_t *handle)
 {

@@ -325,7 +325,7 @@ static void subtest_unbind(void)
 	bv = p2p_export(gpu, hv);
 	bs = p2p_export(gpu, hs);
 	er.handle = hv;
-	er.flags = DRM_CLOEXEC;
+	er.flags = DRM_CLOEXEC | DRM_RDWR;
 	er.offset = pg;
 	er.length = 2 * pg;
 	igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &er), 0);
@@ -689,7 +689,7 @@ static int undo_fd(struct inject_ctx *c)
 static int op_export_range(struct inject_ctx *c)
 {
 	struct drm_p2pgpu_gem_export_range er = {
-		.handle = c->handle, .flags = DRM_CLOEXEC,
+		.handle = c->handle, .flags = DRM_CLOEXEC | DRM_RDWR,
 		.offset = pg, .length = 2 * pg,
 	};
 	int ret = __p2p_ioctl(c->gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &er);

@@ -99,6 +99,142 @@ static bool driver_bound(const char *driver, const char *vendor,
 	return found;
 }
 
+/* the first PCI device with this vendor:device, as "DDDD:BB:DD.F" */
+static bool find_device(const char *vendor, const char *device, char *bdf,
+			size_t len)
+{
+	char path[PATH_MAX], v[16], d[16];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	FILE *f;
+
+	igt_assert(dir);
+	while (!found && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		v[0] = 0;
+		if (!fgets(v, sizeof(v), f))
+			v[0] = 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		d[0] = 0;
+		if (!fgets(d, sizeof(d), f))
+			d[0] = 0;
+		fclose(f);
+		if (!strncmp(v, vendor, 6) && !strncmp(d, device, 6)) {
+			snprintf(bdf, len, "%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/* the driver the kernel bound @bdf to ("" for none), from sysfs */
+static void bound_driver(const char *bdf, char *drv, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	drv[0] = 0;
+	if (n > 0) {
+		target[n] = 0;
+		snprintf(drv, len, "%s", strrchr(target, '/') + 1);
+	}
+}
+
+/* writes @val to a sysfs file; returns 0 or the errno of the write */
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	igt_assert_f(fd >= 0, "%s: %s\n", path, strerror(errno));
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static void set_override(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	/* a lone newline clears it */
+	igt_assert_eq(sysfs_write(path, drv[0] ? drv : "\n"), 0);
+}
+
+/* asks the PCI core to find @bdf a driver, then reads which one it got */
+static void reprobe(const char *bdf, char *drv, size_t len)
+{
+	sysfs_write("/sys/bus/pci/drivers_probe", bdf);
+	bound_driver(bdf, drv, len);
+}
+
+/*
+ * @driver binds its device only once it is handed it with driver_override,
+ * and refuses a device of another kind handed to it.
+ */
+static void check_binds_only_when_handed(const char *driver,
+					 const char *vendor,
+					 const char *device,
+					 const char *other_vendor,
+					 const char *other_device,
+					 const char *other_driver)
+{
+	char bdf[PATH_MAX], other[PATH_MAX], drv[64], path[PATH_MAX];
+
+	igt_assert(find_device(vendor, device, bdf, sizeof(bdf)));
+	bound_driver(bdf, drv, sizeof(drv));
+	igt_assert_f(!strcmp(drv, driver), "%s is bound to '%s', not %s\n",
+		     bdf, drv, driver);
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	igt_assert_eq(sysfs_write(path, bdf), 0);
+	set_override(bdf, "");
+	reprobe(bdf, drv, sizeof(drv));
+	igt_assert_f(!drv[0], "%s claimed %s without being handed it\n",
+		     drv, bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	igt_assert_neq(sysfs_write(path, bdf), 0);
+	bound_driver(bdf, drv, sizeof(drv));
+	igt_assert_f(!drv[0], "an explicit bind without driver_override bound %s\n",
+		     bdf);
+
+	/* a device of another kind handed to it: refused */
+	igt_assert(find_device(other_vendor, other_device, other,
+			       sizeof(other)));
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind",
+		 other_driver);
+	igt_assert_eq(sysfs_write(path, other), 0);
+	set_override(other, driver);
+	reprobe(other, drv, sizeof(drv));
+	igt_assert_f(strcmp(drv, driver), "%s bound %s, a device of another kind\n",
+		     driver, other);
+	set_override(other, other_driver);
+	reprobe(other, drv, sizeof(drv));
+	igt_assert_f(!strcmp(drv, other_driver), "%s did not come back to %s\n",
+		     other, other_driver);
+
+	set_override(bdf, driver);
+	reprobe(bdf, drv, sizeof(drv));
+	igt_assert_f(!strcmp(drv, driver), "%s handed to %s is bound to '%s'\n",
+		     bdf, driver, drv);
+}
+
 static void check_version_name(int fd)
 {
 	drmVersionPtr v = drmGetVersion(fd);
@@ -201,5 +337,17 @@ igt_main
 		unload_module("p2pgpu");
 		load_module("p2pgpu");
 		igt_assert(driver_bound("p2pgpu", "0x1af4", "0x1110"));
+	}
+
+	igt_describe("the drivers bind a device only when handed it (driver_override), and only their own kind");
+	igt_subtest("binds-only-when-handed") {
+		check_binds_only_when_handed("p2pgpu", "0x1af4", "0x1110",
+					     "0x1234", "0x11e8", "p2prdma");
+		check_binds_only_when_handed("p2prdma", "0x1234", "0x11e8",
+					     "0x1af4", "0x1110", "p2pgpu");
+		/* what the later tests open is back */
+		for (int i = 0; i < 200 && access("/dev/p2prdma0", F_OK); i++)
+			usleep(10000);
+		igt_assert_eq(access("/dev/p2prdma0", F_OK), 0);
 	}
 }

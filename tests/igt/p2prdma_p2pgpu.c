@@ -413,6 +413,45 @@ igt_main
 		vram_put(&b);
 	}
 
+	igt_describe("GEM_QUERY fills every attachment the caller has room for, past 1024 too");
+	igt_subtest("query-many-attachments") {
+		enum { MANY = 1100 };
+		struct vbuf b = vram_new(pg);
+		struct drm_p2pgpu_attachment_info *infos;
+		struct drm_p2pgpu_gem_query q;
+		uint32_t *h = calloc(MANY, sizeof(*h));
+		unsigned int i, n;
+
+		igt_assert(h);
+		/* each dynamic registration is one attachment of the dma-buf */
+		for (i = 0; i < MANY; i++)
+			h[i] = reg_dmabuf(fd, b.dmabuf, 0, pg, 0);
+
+		infos = calloc(2 * MANY, sizeof(*infos));
+		igt_assert(infos);
+		n = p2pgpu_query(gpu, b.handle, &q, infos, 2 * MANY);
+		igt_assert_eq_u32(n, MANY);
+		for (i = 0; i < 2 * MANY; i++)
+			igt_assert_f(i < MANY ? infos[i].importer[0] != 0 :
+						infos[i].importer[0] == 0,
+				     "attachment %u of %u: %s (capacity %u)\n", i,
+				     MANY, i < MANY ? "not filled" :
+				     "written past the count", 2 * MANY);
+
+		/* a smaller capacity: exactly that many, the true count back */
+		memset(infos, 0, 2 * MANY * sizeof(*infos));
+		n = p2pgpu_query(gpu, b.handle, &q, infos, MANY - 1);
+		igt_assert_eq_u32(n, MANY);
+		igt_assert(infos[MANY - 2].importer[0] != 0);
+		igt_assert(infos[MANY - 1].importer[0] == 0);
+
+		for (i = 0; i < MANY; i++)
+			dereg(h[i]);
+		free(infos);
+		free(h);
+		vram_put(&b);
+	}
+
 	igt_fixture {
 		igt_assert_eq_u32(live_regions(fd), base);
 		close(gpu);

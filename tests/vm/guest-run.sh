@@ -100,6 +100,20 @@ load_module() {
 	fi
 }
 
+# The drivers bind only the devices they are handed: hand them the VM's
+# ivshmem (VRAM) and edu (NIC) functions, as an administrator would.
+hand_devices() {
+	local dev id
+	for dev in /sys/bus/pci/devices/*; do
+		id=$(cat "$dev/vendor"):$(cat "$dev/device")
+		case "$id" in
+		0x1af4:0x1110) echo p2pgpu >"$dev/driver_override" ;;
+		0x1234:0x11e8) echo p2prdma >"$dev/driver_override" ;;
+		esac
+	done
+}
+hand_devices
+
 # vgem is an in-kernel peer importer/exporter the tests compare against.
 modprobe_dep vgem || echo "@@P2PBUF-LOAD-FAIL vgem"
 load_module p2pgpu
