@@ -39,7 +39,7 @@ flavor_needed() {
 # run_topology TOPOLOGY: one VM (or the static checks), its log in
 # build/vm/TOPOLOGY.log and its wall time in build/vm/TOPOLOGY.time.
 run_topology() {
-	local t=$1 log=$build/vm/$1.log start t_tests
+	local t=$1 log=$build/vm/$1.log start
 	start=$(date +%s)
 	# Host-side verdicts about this topology's kernel flavor (DKMS).
 	rm -f "$log.host"
@@ -63,18 +63,12 @@ run_topology() {
 		P2PBUF_TESTS='*' P2PBUF_SELFTEST=splat P2PBUF_MODE=test \
 			boot_topology "$t" "$log"
 	else
-		t_tests=$tests
-		# multi is about more than one device of each: the reliability
-		# suites (fuzz, faults, stress) run in the other topologies.
-		if [ "$t" = multi ] && [ -z "${TESTS:-}" ]; then
-			t_tests="p2pbuf_load,p2pctl_*,p2pgpu_*,p2prdma_*"
-		fi
-		# What `make demo` shows runs after the tests in the two VMs it
-		# boots itself, instead of in two VMs of its own.
-		P2PBUF_DEMO=0
-		case "$t" in switch | rootports) [ -z "${TESTS:-}" ] && P2PBUF_DEMO=1 ;; esac
-		P2PBUF_DEMO=$P2PBUF_DEMO P2PBUF_TESTS=$t_tests P2PBUF_SELFTEST=none \
-			P2PBUF_MODE=test boot_topology "$t" "$log"
+		# What runs where is tests/vm/manifest's; TESTS only narrows it.
+		# What `make demo` shows runs after the tests in the VMs that the
+		# manifest names (switch, rootports) instead of in VMs of its own,
+		# unless TESTS narrowed the run.
+		P2PBUF_TESTS=$tests P2PBUF_SELFTEST=none P2PBUF_MODE=test \
+			boot_topology "$t" "$log"
 	fi
 	echo "$(($(date +%s) - start))" >"$build/vm/$t.time"
 }

@@ -11,7 +11,9 @@
 #   P2PBUF_TESTS                   glob(s) of test binaries, comma separated
 #   P2PBUF_SELFTEST                "splat" to fire the detector's test trigger
 #   P2PBUF_MODE                    test (default), demo or bench
-#   P2PBUF_DEMO                    1: run what `make demo` shows after the tests
+#   P2PBUF_DEMO                    1/0: run what `make demo` shows after the
+#                                  tests, or not (default: where the manifest
+#                                  says, when the run is not narrowed)
 #   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
 #   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default: the manifest's)
 #   P2PBUF_STRESS_SECONDS          p2pbuf_stress's threads bound (default: the manifest's)
@@ -32,7 +34,7 @@ cmdline+=" iomem=relaxed kmemleak=on $EXTRA_CMDLINE"
 cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo"
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
-cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test} p2pbuf.demo=${P2PBUF_DEMO:-0}"
+cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test} p2pbuf.demo=${P2PBUF_DEMO:-}"
 # Only what the user set: tests/vm/manifest has each topology's defaults.
 cmdline+="${P2PBUF_FUZZ_SECONDS:+ p2pbuf.fuzz_seconds=$P2PBUF_FUZZ_SECONDS}"
 cmdline+="${P2PBUF_STRESS_SECONDS:+ p2pbuf.stress_seconds=$P2PBUF_STRESS_SECONDS}"
