@@ -951,6 +951,40 @@ static void close_strays(const bool *keep, int n)
 	closedir(d);
 }
 
+/*
+ * TTM may destroy a released buffer from a worker (ttm_bo_delayed_delete):
+ * give the counters a moment, and say how long they took.
+ */
+static void settle(void)
+{
+	double t0 = p2p_now();
+	struct p2p_counts c;
+
+	for (;;) {
+		p2p_counts(&c);
+		if ((!c.bos && !c.attachments && !c.dmabufs && !c.regions) ||
+		    p2p_now() - t0 > 5)
+			break;
+		usleep(50 * 1000);
+	}
+	igt_info("objects settled after %.2f s\n", p2p_now() - t0);
+}
+
+/* device mappings the process still has: each holds its objects */
+static void report_mappings(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "/dev/dri") || strstr(line, "dmabuf") ||
+		    strstr(line, "anon_inode"))
+			igt_info("still mapped: %s", line);
+	fclose(f);
+}
+
 static void (*const ops[])(void) = {
 	op_create, op_create, op_gem_close, op_export, op_export,
 	op_export_range, op_migrate, op_query, op_mmap_offset,
@@ -1050,6 +1084,8 @@ igt_main
 		close(pipefd[1]);
 		/* descriptors random ioctls made (PRIME of a guessed handle) */
 		close_strays(keep, 1024);
+		report_mappings();
+		settle();
 		p2p_assert_idle(0);
 
 		/* and both drivers still work */
