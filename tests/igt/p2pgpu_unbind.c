@@ -4,8 +4,10 @@
  * CPU mappings (GEM and dma-buf mmap) and exported dma-bufs, one of them
  * pinned by a NIC registration. What the driver documents and does:
  * drm_dev_unplug() makes every later ioctl answer -ENODEV and zaps every
- * CPU mapping of the device; the removal zaps the dma-buf mappings too
- * (p2pgpu_revoke_all()); a later fault in any of them maps TTM's zeroed
+ * CPU mapping of the device's address space, which PRIME dma-buf files
+ * share (drm_gem_dmabuf_export()); range exports have files of their own,
+ * whose mappings the removal zaps (p2pgpu_revoke_all() through
+ * p2pgpu_bo_move_notify()); a later fault in any of them maps TTM's zeroed
  * dummy page (ttm_bo_vm_dummy_page()), never SIGBUS, never the BAR nor the
  * buffer's old pages. This test asserts exactly that, byte by byte, and
  * that after the device binds again a new buffer covering the whole new
@@ -100,15 +102,31 @@ static int probe(volatile uint8_t *p, size_t n, uint8_t *out, size_t at,
 struct view {
 	const char *name;
 	volatile uint8_t *p;
+	size_t len;
 	uint64_t seed;		/* the buffer's pattern before the unbind */
+	uint64_t first;		/* the view's first byte in the buffer */
 	uint8_t *snap;		/* what it read after the unbind */
 };
 
 static void add_view(struct view *v, int *n, const char *name, void *p,
-		     uint64_t seed)
+		     size_t len, uint64_t seed, uint64_t first)
 {
-	v[*n] = (struct view){ .name = name, .p = p, .seed = seed };
+	v[*n] = (struct view){ .name = name, .p = p, .len = len,
+			       .seed = seed, .first = first };
 	(*n)++;
+}
+
+/* a sub-range export: its own dma-buf file, its own address space */
+static int export_range(int fd, uint32_t handle, uint64_t offset,
+			uint64_t length)
+{
+	struct drm_p2pgpu_gem_export_range r = {
+		.handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR,
+		.offset = offset, .length = length, .fd = -1,
+	};
+
+	igt_assert_eq(drmIoctl(fd, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r), 0);
+	return r.fd;
 }
 
 igt_main
@@ -142,8 +160,8 @@ igt_main
 		struct drm_p2pgpu_gem_query gq = {};
 		struct p2prdma_reg_dmabuf_mr reg = {};
 		struct p2prdma_dereg_mr dereg = {};
-		struct view views[6];
-		int nviews = 0, fv, fs, fp, nic, other, sig, newfd = -1;
+		struct view views[8];
+		int nviews = 0, fv, fs, fp, rs, rp, nic, other, sig, newfd = -1;
 		uint8_t *zero = calloc(1, size);
 		volatile uint8_t *np;
 		void *m;
@@ -157,25 +175,33 @@ igt_main
 		igt_assert_eq(drmPrimeHandleToFD(gpu, cs.handle, DRM_CLOEXEC | DRM_RDWR, &fs), 0);
 		igt_assert_eq(drmPrimeHandleToFD(gpu, cp.handle, DRM_CLOEXEC | DRM_RDWR, &fp), 0);
 		add_view(views, &nviews, "VRAM GEM mmap",
-			 map_gem(gpu, cv.handle, size), 0x11);
+			 map_gem(gpu, cv.handle, size), size, 0x11, 0);
 		add_view(views, &nviews, "system GEM mmap",
-			 map_gem(gpu, cs.handle, size), 0x22);
+			 map_gem(gpu, cs.handle, size), size, 0x22, 0);
 		add_view(views, &nviews, "pinned GEM mmap",
-			 map_gem(gpu, cp.handle, size), 0x33);
+			 map_gem(gpu, cp.handle, size), size, 0x33, 0);
 		for (int i = 0; i < 3; i++)
 			p2p_pat_fill(views[i].p, size, views[i].seed, 0);
+		/*
+		 * Range exports are dma-bufs of p2pgpu's own: unlike PRIME
+		 * ones (whose file shares the DRM device's address space) only
+		 * p2pgpu itself can zap their mappings.
+		 */
+		rs = export_range(gpu, cs.handle, 4096, size - 4096);
+		rp = export_range(gpu, cp.handle, 3 * 4096, size - 4 * 4096);
 		add_view(views, &nviews, "VRAM dma-buf mmap",
-			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fv, 0), 0x11);
+			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fv, 0), size, 0x11, 0);
 		add_view(views, &nviews, "system dma-buf mmap",
-			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fs, 0), 0x22);
+			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fs, 0), size, 0x22, 0);
 		add_view(views, &nviews, "pinned dma-buf mmap",
-			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fp, 0), 0x33);
+			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fp, 0), size, 0x33, 0);
 		for (int i = 0; i < nviews; i++) {
 			igt_assert_f(views[i].p != MAP_FAILED, "%s: %s\n",
 				     views[i].name, strerror(errno));
-			p2p_pat_assert(views[i].p, size, views[i].seed, 0,
-				       "%s before the unbind", views[i].name);
-			views[i].snap = malloc(size);
+			p2p_pat_assert(views[i].p, views[i].len, views[i].seed,
+				       views[i].first, "%s before the unbind",
+				       views[i].name);
+			views[i].snap = malloc(views[i].len);
 			igt_assert(views[i].snap);
 		}
 
@@ -219,13 +245,14 @@ igt_main
 		 * (neither the BAR nor the old pages): the zeroed dummy page.
 		 */
 		for (int i = 0; i < nviews; i++) {
-			sig = probe(views[i].p, size, views[i].snap, 0, 0);
+			sig = probe(views[i].p, views[i].len, views[i].snap, 0, 0);
 			igt_assert_f(!sig, "%s after unbind: reading got signal %d (%s); the driver maps a dummy page\n",
 				     views[i].name, sig, strsignal(sig));
-			igt_assert_f(!memcmp(views[i].snap, zero, size),
+			igt_assert_f(!memcmp(views[i].snap, zero, views[i].len),
 				     "%s after unbind: reads non-zero bytes (the buffer's pattern %s), expected TTM's zeroed dummy page\n",
 				     views[i].name,
-				     p2p_pat_mismatch(views[i].snap, size, views[i].seed, 0) < 0 ?
+				     p2p_pat_mismatch(views[i].snap, views[i].len,
+						      views[i].seed, views[i].first) < 0 ?
 				     "intact" : "not intact");
 			/* writes are harmless too */
 			sig = probe(views[i].p, 0, NULL, 8 * i + 1, 0xa0 + i);
@@ -233,7 +260,7 @@ igt_main
 				     views[i].name, sig, strsignal(sig));
 		}
 		for (int i = 0; i < nviews; i++)
-			igt_assert_eq(probe(views[i].p, size, views[i].snap, 0, 0), 0);
+			igt_assert_eq(probe(views[i].p, views[i].len, views[i].snap, 0, 0), 0);
 
 		/* the NIC's region of the revoked buffer goes */
 		dereg.handle = reg.handle;
@@ -257,17 +284,17 @@ igt_main
 		p2p_pat_fill(np, d.vram_size, 0x4e, 0);
 
 		for (int i = 0; i < nviews; i++) {
-			uint8_t *now = malloc(size);
+			uint8_t *now = malloc(views[i].len);
 
 			igt_assert(now);
-			sig = probe(views[i].p, size, now, 0, 0);
+			sig = probe(views[i].p, views[i].len, now, 0, 0);
 			igt_assert_f(!sig, "%s after rebind: signal %d (%s)\n",
 				     views[i].name, sig, strsignal(sig));
-			igt_assert_f(!memcmp(now, views[i].snap, size),
+			igt_assert_f(!memcmp(now, views[i].snap, views[i].len),
 				     "%s after rebind: no longer the dummy page it read after the unbind: the new device's buffer shows through an old mapping\n",
 				     views[i].name);
 			/* and writes through it do not reach the new VRAM */
-			for (size_t off = 0; off < size; off += 4096) {
+			for (size_t off = 0; off < views[i].len; off += 4096) {
 				sig = probe(views[i].p, 0, NULL, off + 7 * i, 0x5a);
 				igt_assert_eq(sig, 0);
 			}
@@ -277,13 +304,15 @@ igt_main
 			       "the new VRAM after writes through the old mappings");
 
 		for (int i = 0; i < nviews; i++) {
-			munmap((void *)views[i].p, size);
+			munmap((void *)views[i].p, views[i].len);
 			free(views[i].snap);
 		}
 		munmap((void *)np, d.vram_size);
 		close(fv);
 		close(fs);
 		close(fp);
+		close(rs);
+		close(rp);
 		free(zero);
 		close(other);
 	}
