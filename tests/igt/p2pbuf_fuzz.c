@@ -286,10 +286,47 @@ static void check(const char *what, int ret, const int *allowed,
 		     what, st.calls, strerror(-ret), why);
 }
 
+/*
+ * Every CPU view the fuzzer maps is also recorded here, so that none can
+ * outlive the run (a mapping holds its buffer and its file).
+ */
+#define MAX_VIEWS	64
+static struct { void *p; size_t len; } views[MAX_VIEWS];
+static unsigned long views_made, views_unmapped;
+
+static void *view_map(size_t len, int fd, off_t off)
+{
+	void *p;
+	int i;
+
+	for (i = 0; i < MAX_VIEWS && views[i].p; i++)
+		;
+	if (i == MAX_VIEWS)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	if (p == MAP_FAILED)
+		return NULL;
+	views[i].p = p;
+	views[i].len = len;
+	views_made++;
+	return p;
+}
+
+static void view_unmap(void *p)
+{
+	for (int i = 0; i < MAX_VIEWS; i++)
+		if (views[i].p == p) {
+			igt_assert_f(munmap(p, views[i].len) == 0,
+				     "munmap %p: %s\n", p, strerror(errno));
+			views[i].p = NULL;
+			views_unmapped++;
+		}
+}
+
 static void unmap_mr(struct mr *m)
 {
 	if (m->map)
-		munmap(m->map, m->map_len);
+		view_unmap(m->map);
 	m->map = NULL;
 	m->view = NULL;
 }
@@ -591,17 +628,16 @@ static void view_dmabuf_mr(struct mr *m, struct dbuf *d, uint64_t off)
 
 		if (__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo))
 			return;
-		p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 gpu, mo.offset);
-		if (p == MAP_FAILED)
+		p = view_map(b->size, gpu, mo.offset);
+		if (!p)
 			return;
 		m->map = p;
 		m->map_len = b->size;
 		m->view = (uint8_t *)p + d->range_off + off;
 		return;
 	}
-	p = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, 0);
-	if (p == MAP_FAILED)
+	p = view_map(d->size, d->fd, 0);
+	if (!p)
 		return;
 	m->map = p;
 	m->map_len = d->size;
@@ -1075,6 +1111,15 @@ igt_main
 			     st.verified, took, min_transfers);
 
 		close_all_objects();
+		/* every view went with its region; none may be left over */
+		for (int v = 0; v < MAX_VIEWS; v++)
+			if (views[v].p) {
+				igt_info("view %p (%zu bytes) outlived its region\n",
+					 views[v].p, views[v].len);
+				view_unmap(views[v].p);
+			}
+		igt_info("views: %lu mapped, %lu unmapped\n", views_made,
+			 views_unmapped);
 		close(gpu);
 		close(nic);
 		gpu = nic = -1;
