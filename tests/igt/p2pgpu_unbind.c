@@ -195,6 +195,12 @@ igt_main
 			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fs, 0), size, 0x22, 0);
 		add_view(views, &nviews, "pinned dma-buf mmap",
 			 mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fp, 0), size, 0x33, 0);
+		add_view(views, &nviews, "system range dma-buf mmap",
+			 mmap(NULL, size - 4096, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, rs, 0), size - 4096, 0x22, 4096);
+		add_view(views, &nviews, "pinned range dma-buf mmap",
+			 mmap(NULL, size - 4 * 4096, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, rp, 0), size - 4 * 4096, 0x33, 3 * 4096);
 		for (int i = 0; i < nviews; i++) {
 			igt_assert_f(views[i].p != MAP_FAILED, "%s: %s\n",
 				     views[i].name, strerror(errno));
