@@ -21,6 +21,7 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
+#include "p2pbuf_pattern.h"
 #include "p2pgpu_igt.h"
 
 #define TI_CTL "/sys/kernel/debug/p2p_test_importer/ctl"
@@ -87,7 +88,7 @@ static void ti_do(const char *verb, int slot)
 
 static void ti_status(int slot, struct ti_status *s)
 {
-	char out[2048], *line;
+	char out[4096], *line;
 
 	memset(s, 0, sizeof(*s));
 	igt_assert_eq(ti_cmd(out, sizeof(out), "status %d", slot), 0);
@@ -105,31 +106,56 @@ static void ti_status(int slot, struct ti_status *s)
 	}
 }
 
-static uint64_t ti_vmapsum(int slot)
+static int hexval(char c)
 {
-	unsigned long long sum;
-	char out[128];
-
-	igt_assert_eq(ti_cmd(out, sizeof(out), "vmapsum %d", slot), 0);
-	igt_assert_eq(sscanf(out, "ret 0 sum %llu", &sum), 1);
-	return sum;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
 }
 
-static uint64_t fill(uint32_t handle, size_t size, uint8_t seed)
+/*
+ * Every byte of a slot's dma-buf as dma_buf_vmap() shows it, read in the
+ * test importer's chunks.
+ */
+static void ti_vmapread(int slot, uint8_t *dst, size_t size)
 {
-	struct drm_p2pgpu_gem_mmap_offset mo = { .handle = handle };
-	uint64_t sum = 0;
-	uint8_t *p;
+	static char out[8192];
+	size_t off = 0;
 
-	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gpu, mo.offset);
-	igt_assert(p != MAP_FAILED);
-	for (size_t i = 0; i < size; i++) {
-		p[i] = (uint8_t)(seed + i * 13);
-		sum += p[i];
+	while (off < size) {
+		unsigned int got_off, len;
+		char *hex;
+
+		igt_assert_eq(ti_cmd(out, sizeof(out), "vmapread %d %zu", slot,
+				     off), 0);
+		igt_assert_f(sscanf(out, "ret 0 off %u len %u", &got_off,
+				    &len) == 2 && got_off == off && len &&
+			     off + len <= size,
+			     "vmapread %d %zu: '%.40s'\n", slot, off, out);
+		hex = strchr(out, '\n');
+		igt_assert(hex);
+		hex++;
+		for (unsigned int i = 0; i < len; i++) {
+			int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+			igt_assert_f(hi >= 0 && lo >= 0,
+				     "vmapread %d %zu: bad hex at byte %u\n",
+				     slot, off, i);
+			dst[off + i] = hi << 4 | lo;
+		}
+		off += len;
 	}
+}
+
+/* writes bytes [0, size) of pattern @seed through a GEM mmap */
+static void fill(uint32_t handle, size_t size, uint64_t seed)
+{
+	void *p = p2pgpu_mmap(gpu, handle, size);
+
+	p2p_pat_fill(p, size, seed, 0);
 	munmap(p, size);
-	return sum;
 }
 
 static bool in_bar(uint64_t addr, uint64_t len)
@@ -560,33 +586,63 @@ igt_main
 		p2pgpu_gem_close(gpu, h);
 	}
 
-	igt_describe("dma_buf_vmap reads what the CPU wrote, whole buffers and ranges");
+	igt_describe("dma_buf_vmap reads exactly what the CPU wrote, whole buffers and ranges");
 	igt_subtest("vmap") {
 		size_t size = 128 << 10;
 		uint32_t hv = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
 		uint32_t hs = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_SYSTEM);
-		uint64_t sv = fill(hv, size, 1), ss = fill(hs, size, 2), sr = 0;
-		struct drm_p2pgpu_gem_export_range r = {
-			.handle = hv, .flags = DRM_CLOEXEC | DRM_RDWR,
-			.offset = 4 * pg, .length = 2 * pg,
+		/* two sub-ranges: the offset decides which bytes each shows */
+		struct drm_p2pgpu_gem_export_range r[2] = {
+			{ .handle = hv, .flags = DRM_CLOEXEC | DRM_RDWR,
+			  .offset = 4 * pg, .length = 3 * pg },
+			{ .handle = hv, .flags = DRM_CLOEXEC | DRM_RDWR,
+			  .offset = 17 * pg, .length = 2 * pg },
 		};
-		int fv = p2pgpu_export(gpu, hv), fs = p2pgpu_export(gpu, hs), a, b, c;
+		uint8_t *got = malloc(size);
+		int fv, fs, a, b, c[2];
 
-		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r), 0);
-		for (size_t i = r.offset; i < r.offset + r.length; i++)
-			sr += (uint8_t)(1 + i * 13);
+		igt_assert(got);
+		fill(hv, size, 0x7601);
+		fill(hs, size, 0x5302);
+		fv = p2pgpu_export(gpu, hv);
+		fs = p2pgpu_export(gpu, hs);
+		for (int i = 0; i < 2; i++)
+			igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE,
+					       &r[i]), 0);
 		a = ti_attach(fv, true);
 		b = ti_attach(fs, false);
-		c = ti_attach(r.fd, true);
-		igt_assert_eq_u64(ti_vmapsum(a), sv);
-		igt_assert_eq_u64(ti_vmapsum(b), ss);
-		igt_assert_eq_u64(ti_vmapsum(c), sr);
+		for (int i = 0; i < 2; i++)
+			c[i] = ti_attach(r[i].fd, true);
+
+		ti_vmapread(a, got, size);
+		p2p_pat_assert(got, size, 0x7601, 0, "vmap of the VRAM buffer");
+		ti_vmapread(b, got, size);
+		p2p_pat_assert(got, size, 0x5302, 0, "vmap of the system buffer");
+		for (int i = 0; i < 2; i++) {
+			ti_vmapread(c[i], got, r[i].length);
+			p2p_pat_assert(got, r[i].length, 0x7601, r[i].offset,
+				       "vmap of range %d (offset %#llx)", i,
+				       (unsigned long long)r[i].offset);
+		}
+
+		/* moved to system memory and rewritten: no stale copy shows */
+		igt_assert_eq(__p2pgpu_migrate(gpu, hv, P2PGPU_PLACEMENT_SYSTEM), 0);
+		fill(hv, size, 0x7603);
+		ti_vmapread(a, got, size);
+		p2p_pat_assert(got, size, 0x7603, 0, "vmap after migration");
+		ti_vmapread(c[1], got, r[1].length);
+		p2p_pat_assert(got, r[1].length, 0x7603, r[1].offset,
+			       "vmap of range 1 after migration");
+
 		ti_do("detach", a);
 		ti_do("detach", b);
-		ti_do("detach", c);
-		close(r.fd);
+		for (int i = 0; i < 2; i++) {
+			ti_do("detach", c[i]);
+			close(r[i].fd);
+		}
 		close(fv);
 		close(fs);
+		free(got);
 		p2pgpu_gem_close(gpu, hv);
 		p2pgpu_gem_close(gpu, hs);
 	}

@@ -19,6 +19,7 @@
 #include <xf86drm.h>
 
 #include "igt_subset.h"
+#include "p2pbuf_pattern.h"
 #include "p2pgpu_igt.h"
 
 static int gpu = -1;
@@ -47,20 +48,22 @@ static int __export_range(uint32_t handle, uint64_t offset, uint64_t length,
 	return ret;
 }
 
+/*
+ * Buffers hold a position-keyed pattern (p2pbuf_pattern.h): byte i of the
+ * whole buffer is pattern byte i, so a view of a sub-range that starts at
+ * byte R is checked against positions R onwards, and a view showing the
+ * wrong offset, permuted pages or another buffer fails.
+ */
 static void fill(uint8_t *p, size_t size, uint8_t seed)
 {
-	for (size_t i = 0; i < size; i++)
-		p[i] = (uint8_t)(seed + i * 7 + (i >> 12));
+	p2p_pat_fill(p, size, seed, 0);
 }
 
+/* @p shows buffer bytes [first, first + size) of pattern @seed */
 static void check(const uint8_t *p, size_t size, uint8_t seed, size_t first)
 {
-	for (size_t i = 0; i < size; i++) {
-		uint8_t want = (uint8_t)(seed + (first + i) * 7 + ((first + i) >> 12));
-
-		igt_assert_f(p[i] == want, "byte %zu: %#x, expected %#x\n",
-			     first + i, p[i], want);
-	}
+	p2p_pat_assert(p, size, seed, first, "buffer bytes %#zx-%#zx",
+		       first, first + size);
 }
 
 static void sync_dmabuf(int fd, uint64_t flags)
@@ -227,14 +230,14 @@ igt_main
 		p2pgpu_gem_close(gpu, h);
 	}
 
-	igt_describe("sub-range export: bounds, contents, size, attachments on the buffer");
+	igt_describe("sub-range export: bounds, contents at the range's offset both ways, size, attachments on the buffer");
 	igt_subtest("export-range") {
 		size_t size = 16 * pg, off = 4 * pg, len = 8 * pg;
 		uint32_t h = p2pgpu_create(gpu, size, P2PGPU_PLACEMENT_VRAM_PREFERRED), vh;
 		struct drm_p2pgpu_attachment_info info[1];
 		struct drm_p2pgpu_gem_query q;
-		uint8_t *g = (uint8_t *)p2pgpu_mmap(gpu, h, size), *r;
-		int fd = -1, fd2 = -1, vgem;
+		uint8_t *g = (uint8_t *)p2pgpu_mmap(gpu, h, size), *r, *r3;
+		int fd = -1, fd2 = -1, fd3 = -1, vgem;
 
 		fill(g, size, 33);
 		igt_assert_eq(__export_range(h, off, len, &fd), 0);
@@ -256,17 +259,39 @@ igt_main
 			munmap(r2, pg);
 		}
 
+		/* a second, overlapping range at another offset */
+		igt_assert_eq(__export_range(h, off + 3 * pg, 5 * pg, &fd3), 0);
+		r3 = map_dmabuf(fd3, 5 * pg);
+		check(r3, 5 * pg, 33, off + 3 * pg);
+
+		/* written through the range: lands at the range's offset, only there */
+		p2p_pat_fill(r, len, 34, off);
+		check(g, off, 33, 0);
+		check(g + off, len, 34, off);
+		check(g + off + len, size - off - len, 33, off + len);
+		check(r3, 5 * pg, 34, off + 3 * pg);
+
 		/* the range follows the buffer */
 		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_SYSTEM), 0);
 		fill(g, size, 35);
 		check(r, len, 35, off);
+		check(r3, 5 * pg, 35, off + 3 * pg);
 		igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
 		check(r, len, 35, off);
+		check(r3, 5 * pg, 35, off + 3 * pg);
+		munmap(r3, 5 * pg);
+		close(fd3);
 
 		/* the whole buffer as a range, and the last page */
 		igt_assert_eq(__export_range(h, 0, size, &fd2), 0);
+		r3 = map_dmabuf(fd2, size);
+		check(r3, size, 35, 0);
+		munmap(r3, size);
 		close(fd2);
 		igt_assert_eq(__export_range(h, size - pg, pg, &fd2), 0);
+		r3 = map_dmabuf(fd2, pg);
+		check(r3, pg, 35, size - pg);
+		munmap(r3, pg);
 		close(fd2);
 
 		/* an importer of the range is an attachment of the buffer */

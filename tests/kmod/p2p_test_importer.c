@@ -13,6 +13,10 @@
  *                    peer2peer P", then "seg I ADDR LEN" lines
  *   vmapsum <slot>  "ret 0 sum S": the sum of the dma-buf's bytes, read
  *                    through dma_buf_vmap()
+ *   vmapread <slot> <offset>  "ret 0 off O len L" and a line of 2L hex
+ *                    digits: up to TI_VMAP_CHUNK bytes of the dma-buf from
+ *                    @offset, read through dma_buf_vmap(), so that a test
+ *                    can compare every byte
  *   detach <slot>
  *
  * Only DMA addresses are reported, never struct pages: DMABUF_DEBUG
@@ -33,7 +37,9 @@
 
 #define TI_SLOTS	8
 #define TI_MAX_SEGS	16
-#define TI_RESULT	2048
+#define TI_VMAP_CHUNK	2048
+/* a status report, or a vmapread line: two hex digits a byte */
+#define TI_RESULT	(2 * TI_VMAP_CHUNK + 64)
 
 /**
  * struct ti_slot - one attachment
@@ -194,6 +200,38 @@ static int ti_vmapsum(struct ti_slot *slot)
 	return ret;
 }
 
+/* up to TI_VMAP_CHUNK bytes at @off of the vmapped dma-buf, in hex */
+static int ti_vmapread(struct ti_slot *slot, int off)
+{
+	struct iosys_map map;
+	u8 chunk[64];
+	size_t n, len, i, done;
+	int ret;
+
+	if (off < 0 || (size_t)off >= slot->dmabuf->size)
+		return -ERANGE;
+	len = min_t(size_t, TI_VMAP_CHUNK, slot->dmabuf->size - off);
+
+	dma_resv_lock(slot->dmabuf->resv, NULL);
+	ret = dma_buf_vmap(slot->dmabuf, &map);
+	if (!ret) {
+		n = scnprintf(ti_result, TI_RESULT, "ret 0 off %d len %zu\n",
+			      off, len);
+		for (done = 0; done < len; done += sizeof(chunk)) {
+			size_t c = min_t(size_t, sizeof(chunk), len - done);
+
+			iosys_map_memcpy_from(chunk, &map, off + done, c);
+			for (i = 0; i < c; i++)
+				n += scnprintf(ti_result + n, TI_RESULT - n,
+					       "%02x", chunk[i]);
+		}
+		scnprintf(ti_result + n, TI_RESULT - n, "\n");
+		dma_buf_vunmap(slot->dmabuf, &map);
+	}
+	dma_resv_unlock(slot->dmabuf->resv);
+	return ret;
+}
+
 static void ti_detach(struct ti_slot *slot)
 {
 	dma_resv_lock(slot->dmabuf->resv, NULL);
@@ -257,6 +295,8 @@ static int ti_command(char *cmd)
 	}
 	if (!strcmp(verb, "vmapsum"))
 		return ti_vmapsum(slot);
+	if (!strcmp(verb, "vmapread"))
+		return ti_vmapread(slot, b);
 	if (!strcmp(verb, "detach")) {
 		ti_detach(slot);
 		return 0;
