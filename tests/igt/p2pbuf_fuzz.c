@@ -243,15 +243,18 @@ static const int *const E_FD_TO_HANDLE = ERRS(EBADF, EINVAL, EOPNOTSUPP);
 /* any p2pgpu ioctl, any core one that is refused (unknown number: EINVAL) */
 static const int *const E_RAW_GPU = ERRS(EINVAL, E2BIG, ENOSPC, ENOMEM, ENOENT,
 					 EFAULT, EBUSY, ERANGE, EOVERFLOW);
-static const int *const E_REG_DMABUF = ERRS(EBADF, EINVAL, EOVERFLOW, ERANGE,
-					    ENOSPC, ENODEV, EOPNOTSUPP, ENOMEM);
+static const int *const E_REG_DMABUF = ERRS(EBADF, EINVAL, EACCES, EOVERFLOW,
+					    ERANGE, ENOSPC, ENODEV, EOPNOTSUPP,
+					    ENOMEM);
+#define P2PRDMA_WRITE_BITS (P2PRDMA_ACCESS_LOCAL_WRITE | P2PRDMA_ACCESS_REMOTE_WRITE)
+
 static const int *const E_REG_USER = ERRS(EINVAL, EOVERFLOW, EFAULT, ENOMEM);
 static const int *const E_DEREG = ERRS(ENOENT, EINVAL);
 static const int *const E_QUERY_MR = ERRS(ENOENT, EINVAL, EFAULT);
 static const int *const E_TRANSFER = ERRS(ENOENT, EINVAL, EOVERFLOW, ERANGE,
 					  ETIMEDOUT, ENODEV, EINTR, EFAULT);
 static const int *const E_DEVICE_INFO = ERRS(EFAULT);
-static const int *const E_RAW_NIC = ERRS(EBADF, EINVAL, EOVERFLOW, ERANGE,
+static const int *const E_RAW_NIC = ERRS(EBADF, EINVAL, EACCES, EOVERFLOW, ERANGE,
 					 ENOSPC, ENODEV, EOPNOTSUPP, ENOMEM,
 					 EFAULT, ENOENT, ETIMEDOUT, EINTR);
 static const int *const E_UNKNOWN_NIC = ERRS(ENOTTY);
@@ -462,7 +465,8 @@ static void op_export_range(void)
 	uint64_t end;
 	int ret;
 
-	r.flags = chance(80) ? DRM_CLOEXEC : rv32();
+	/* read-only and read-write ranges: the NIC may only read the former */
+	r.flags = chance(80) ? DRM_CLOEXEC | (chance(50) ? DRM_RDWR : 0) : rv32();
 	if (chance(50)) {
 		r.offset = below(8) * (uint64_t)pg;
 		r.length = (1 + below(8)) * (uint64_t)pg;
@@ -677,6 +681,9 @@ static void op_reg_dmabuf(void)
 		ex = INVALID;	/* not a dma-buf */
 	else if (d && d->size && end > d->size)
 		ex = INVALID;
+	else if ((r.access & P2PRDMA_WRITE_BITS) &&
+		 (fcntl(r.fd, F_GETFL) & O_ACCMODE) == O_RDONLY)
+		ex = INVALID;	/* -EACCES: device writes through a read-only fd */
 	else if (d && d->size)
 		ex = VALID;
 	ret = __p2p_ioctl(nic, P2PRDMA_IOCTL_REG_DMABUF_MR, &r);
