@@ -636,6 +636,7 @@ igt_main
 		struct vbuf b = vbuf_new(pg, P2PGPU_PLACEMENT_VRAM);
 		uint8_t *u1 = p2p_anon(pg), *u2 = p2p_anon(pg);
 		uint8_t *was = malloc(pg);
+		struct drm_p2pgpu_gem_query gq;
 		struct p2prdma_query_mr q;
 		struct signaller s = {};
 		struct tfence kf = { .fd = -1, .timeline = -1 };
@@ -652,16 +653,24 @@ igt_main
 		h2 = p2p_reg_user(nic, u2, pg);
 		p2p_transfer(nic, hd, 0, h1, 0, pg);
 
-		/* the buffer moves: the region's mapping is dropped */
-		ret = __p2p_migrate(gpu, b.handle, P2PGPU_PLACEMENT_SYSTEM);
+		/*
+		 * The buffer moves (to the other placement: a staged mapping
+		 * already put it in system memory): the mapping is dropped.
+		 */
+		p2pgpu_query(gpu, b.handle, &gq, NULL, 0);
+		ret = __p2p_migrate(gpu, b.handle,
+				    gq.placement == P2PGPU_RESIDENT_VRAM ?
+				    P2PGPU_PLACEMENT_SYSTEM :
+				    P2PGPU_PLACEMENT_VRAM);
 		igt_assert_eq(__p2p_query(nic, hd, &q), 0);
 		moved = ret == 0 && (q.flags & P2PRDMA_MR_INVALIDATED);
 		if (!moved) {
-			/* no move_notify: the importer pinned the buffer */
-			igt_assert_f(ret == -EBUSY && (q.flags & P2PRDMA_MR_PINNED),
-				     "GEM_MIGRATE: %s, region flags %#x: expected a move and an invalidation, or EBUSY from a pin\n",
-				     strerror(-ret), q.flags);
-			igt_info("the region is pinned (no DMABUF_MOVE_NOTIFY): the KERNEL fence is waited for on the old mapping\n");
+			/* no move_notify: the importer's map pinned it */
+			p2pgpu_query(gpu, b.handle, &gq, NULL, 0);
+			igt_assert_f(ret == -EBUSY && (gq.flags & P2PGPU_BO_PINNED),
+				     "GEM_MIGRATE: %s, region flags %#x, buffer flags %#x: expected a move and an invalidation, or EBUSY from a pin\n",
+				     strerror(-ret), q.flags, gq.flags);
+			igt_info("the buffer is pinned by the importer (no DMABUF_MOVE_NOTIFY): the KERNEL fence is waited for on the same mapping\n");
 		}
 		maps = q.map_count;
 
