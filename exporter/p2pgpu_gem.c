@@ -15,6 +15,9 @@
 
 #include "p2pgpu.h"
 
+/* as long as TTM waits for a busy buffer (ttm_bo_wait_ctx()) */
+#define P2PGPU_FENCE_TIMEOUT_MS	15000
+
 static void p2pgpu_gem_free(struct drm_gem_object *obj)
 {
 	ttm_bo_put(&gem_to_p2pgpu_bo(obj)->tbo);
@@ -310,9 +313,14 @@ out_put:
  * @file: the caller
  *
  * Moves a BO between VRAM and system memory; dynamic importers get
- * move_notify from the move itself.
+ * move_notify from the move itself. The move waits for the buffer's fences
+ * (p2pgpu_bo_move()); most of that wait is done here first, without the
+ * dma_resv, so that a fence that takes long (or never signals) does not
+ * keep the buffer's importers and exporter from their lock meanwhile.
  *
- * Return: 0, -ENOENT, -EINVAL, -EBUSY (pinned elsewhere), -ENOSPC.
+ * Return: 0, -ENOENT, -EINVAL, -EBUSY (pinned elsewhere, or a fence added
+ * under the lock did not signal in time), -ENOSPC, -ETIMEDOUT (its fences
+ * did not signal within P2PGPU_FENCE_TIMEOUT_MS), -ERESTARTSYS (a signal).
  */
 int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 			     struct drm_file *file)
@@ -320,6 +328,7 @@ int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 	struct drm_p2pgpu_gem_migrate *args = data;
 	struct drm_gem_object *obj;
 	struct p2pgpu_bo *bo;
+	long lret;
 	int ret;
 
 	if (args->placement != P2PGPU_PLACEMENT_VRAM &&
@@ -335,6 +344,13 @@ int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 	if (bo->requested == P2PGPU_PLACEMENT_SYSTEM &&
 	    args->placement == P2PGPU_PLACEMENT_VRAM) {
 		ret = -EINVAL;
+		goto out_put;
+	}
+
+	lret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_BOOKKEEP, true,
+				     msecs_to_jiffies(P2PGPU_FENCE_TIMEOUT_MS));
+	if (lret <= 0) {
+		ret = lret ? lret : -ETIMEDOUT;
 		goto out_put;
 	}
 

@@ -8,8 +8,10 @@
  * where TTM puts TT buffers under pressure (and where it may swap them out).
  *
  * The device has no copy engine: every move is a synchronous CPU copy
- * (ttm_bo_move_memcpy()), so no fence is ever added to a BO's dma_resv and
- * moves are ordered by the dma_resv lock TTM holds across them.
+ * (ttm_bo_move_memcpy()), so p2pgpu adds no fence to a BO's dma_resv and
+ * moves are ordered by the dma_resv lock TTM holds across them. Others do
+ * add fences (importers, userspace through DMA_BUF_IOCTL_IMPORT_SYNC_FILE):
+ * a move waits for all of them first.
  */
 #include <linux/mm.h>
 
@@ -358,6 +360,18 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 		ttm_bo_move_null(tbo, new_mem);
 		return 0;
 	}
+
+	/*
+	 * The buffer's users must be done with it before its content is
+	 * copied and the old backing reused: an importer's DMA or a job that
+	 * userspace fenced (DMA_BUF_IOCTL_IMPORT_SYNC_FILE) may still be
+	 * writing it. ttm_bo_validate() does not wait, and the cleanup after
+	 * ttm_bo_move_memcpy() waits only once the copy is made, so wait here,
+	 * for every usage, as the context allows (interruptible, no_wait_gpu).
+	 */
+	ret = ttm_bo_wait_ctx(tbo, ctx);
+	if (ret)
+		return ret;
 
 	/*
 	 * Importers must stop using the old backing before it is reused: tell

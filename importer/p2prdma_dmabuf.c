@@ -133,20 +133,19 @@ static int p2prdma_dmabuf_wait(struct p2prdma_mr *mr)
  * p2prdma_dmabuf_ensure_mapped() - map a dma-buf region if needed
  * @mr: the region; its reservation lock must be held.
  *
- * Return: 0 when @mr->pages is valid and the content settled.
+ * The exporter's KERNEL fences (a move still copying into the new
+ * location) are not waited for here, under the lock: the transfer checks
+ * them with every other fence it waits for (p2prdma_side()).
+ *
+ * Return: 0 when @mr->pages is valid.
  */
 int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr)
 {
-	int ret;
-
 	dma_resv_assert_held(mr->dmabuf->resv);
 
-	if (!mr->sgt) {
-		ret = p2prdma_dmabuf_map(mr);
-		if (ret)
-			return ret;
-	}
-	return p2prdma_dmabuf_wait(mr);
+	if (mr->sgt)
+		return 0;
+	return p2prdma_dmabuf_map(mr);
 }
 
 /*

@@ -149,9 +149,56 @@ static int p2prdma_engine_dma(struct p2prdma_dev *pdev, dma_addr_t addr,
 }
 
 /*
+ * Implicit synchronisation. RDMA core's ib_umem_dmabuf waits only for the
+ * exporter's KERNEL fences (a move still copying): an RDMA NIC's DMA is
+ * started by the application and by remote peers, at times the kernel never
+ * sees, so ordering it against other users of the buffer is left to them
+ * (explicit sync). This NIC's transfer is different: a synchronous copy the
+ * kernel itself drives, chunk by chunk, so the kernel knows when each side
+ * is read and written, and honours the fences other users put in the
+ * reservation object (a GPU job, DMA_BUF_IOCTL_IMPORT_SYNC_FILE), as DRM
+ * drivers do for implicit sync: writing a dma-buf waits for all of its
+ * fences, reading it for the fences of its writers.
+ */
+static enum dma_resv_usage p2prdma_side_usage(bool to_ram)
+{
+	/* to_ram: the DMA writes the region */
+	return dma_resv_usage_rw(to_ram);
+}
+
+/*
+ * Wait for a dma-buf side's fences without the reservation lock: a fence
+ * from userspace may never signal, and its exporter must still be able to
+ * take the lock (to move or revoke the buffer) meanwhile. Interruptible,
+ * and bounded by the transfer's deadline.
+ */
+static int p2prdma_side_wait(struct p2prdma_mr *mr, bool to_ram,
+			     unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+	long ret;
+
+	if (!mr->is_dmabuf)
+		return 0;
+	if (left <= 0)
+		return -ETIMEDOUT;
+	ret = dma_resv_wait_timeout(mr->dmabuf->resv, p2prdma_side_usage(to_ram),
+				    true, left);
+	if (ret == -ERESTARTSYS)
+		return -EINTR;
+	if (ret < 0)
+		return ret;
+	return ret ? 0 : -ETIMEDOUT;
+}
+
+/*
  * One side of a chunk: lock the dma-buf (if any), make sure it is mapped,
  * run the DMA, unlock. Holding the reservation lock across the DMA is what
  * keeps the exporter from moving the buffer under it.
+ *
+ * A fence that appeared since p2prdma_side_wait() (the exporter moving the
+ * buffer for our own map, another user) is not waited for here, under the
+ * lock: -EAGAIN sends the caller back to wait without it.
  */
 static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
 			u64 off, u32 len, bool to_ram, unsigned long deadline,
@@ -172,6 +219,10 @@ static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
 		ret = p2prdma_dmabuf_ensure_mapped(mr);
 		if (ret)
 			goto unlock_resv;
+		if (!dma_resv_test_signaled(resv, p2prdma_side_usage(to_ram))) {
+			ret = -EAGAIN;
+			goto unlock_resv;
+		}
 		if (mr->backing != P2PRDMA_BACKING_PEER)
 			*via_system = true;
 	}
@@ -210,9 +261,13 @@ static u32 p2prdma_page_left(struct p2prdma_mr *mr, u64 off)
  * @args: offsets and length already checked against both regions.
  *
  * Chunks are split at the device buffer's size (EDU_BUF_USABLE) and at
- * page boundaries of either side (one translation entry per page).
+ * page boundaries of either side (one translation entry per page). Before
+ * each chunk the dma-buf sides' fences are waited for (implicit sync, see
+ * p2prdma_side_wait()), up to the transfer's deadline.
  *
- * Return: 0 or a negative errno; @args->bytes_via_system is updated.
+ * Return: 0, -ETIMEDOUT (the device or a fence missed the deadline), -EINTR
+ * (a signal), or another negative errno; @args->bytes_via_system is
+ * updated.
  */
 int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
 		     struct p2prdma_mr *src, struct p2prdma_transfer *args)
@@ -236,16 +291,26 @@ int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
 		if (fatal_signal_pending(current) || signal_pending(current))
 			return -EINTR;
 
-		/* the device buffer holds the chunk between the two halves */
-		ret = mutex_lock_interruptible(&pdev->engine_lock);
-		if (ret)
-			return ret;
-		ret = p2prdma_side(pdev, src, s, len, false, deadline,
-				   &via_system);
-		if (!ret)
-			ret = p2prdma_side(pdev, dst, d, len, true, deadline,
+		do {
+			/* never under the engine lock: other transfers go on */
+			ret = p2prdma_side_wait(src, false, deadline);
+			if (!ret)
+				ret = p2prdma_side_wait(dst, true, deadline);
+			if (ret)
+				return ret;
+
+			/* the device buffer holds the chunk between the halves */
+			ret = mutex_lock_interruptible(&pdev->engine_lock);
+			if (ret)
+				return ret;
+			via_system = false;
+			ret = p2prdma_side(pdev, src, s, len, false, deadline,
 					   &via_system);
-		mutex_unlock(&pdev->engine_lock);
+			if (!ret)
+				ret = p2prdma_side(pdev, dst, d, len, true,
+						   deadline, &via_system);
+			mutex_unlock(&pdev->engine_lock);
+		} while (ret == -EAGAIN);
 		if (ret)
 			return ret;
 

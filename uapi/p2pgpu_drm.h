@@ -203,10 +203,14 @@ struct drm_p2pgpu_gem_export_range {
  * @handle: [in] GEM handle.
  * @placement: [in] P2PGPU_PLACEMENT_VRAM or P2PGPU_PLACEMENT_SYSTEM.
  *
- * Dynamic importers get move_notify and re-map on next use.
+ * Dynamic importers get move_notify and re-map on next use. The move waits
+ * first for every fence in the buffer's reservation object (an importer's
+ * DMA, a DMA_BUF_IOCTL_IMPORT_SYNC_FILE of any direction): the content is
+ * copied once its users are done with it.
  *
  * Errors: -ENOENT; -EINVAL bad placement; -EBUSY pinned elsewhere;
- * -ENOSPC no VRAM.
+ * -ENOSPC no VRAM; -ETIMEDOUT the buffer's fences did not signal within
+ * 15 s (nothing moved); -EINTR a signal arrived while waiting for them.
  */
 struct drm_p2pgpu_gem_migrate {
 	__u32 handle;

@@ -160,11 +160,21 @@ struct p2prdma_query_mr {
  * invalidated by move_notify (before or during a transfer) is re-mapped
  * before its next chunk; the transfer goes on in the new location.
  *
+ * Implicit synchronisation: before each chunk, the transfer waits for the
+ * fences in a dma-buf side's reservation object, without holding its lock:
+ * for all of them (DMA_RESV_USAGE_READ and below) on the destination, which
+ * it writes, and for the writers' (DMA_RESV_USAGE_WRITE and below: the
+ * exporter's moves, a DMA_BUF_IOCTL_IMPORT_SYNC_FILE with
+ * DMA_BUF_SYNC_WRITE) on the source, which it reads. A fence that does not
+ * signal before @timeout_ms fails the transfer with -ETIMEDOUT, no byte of
+ * that chunk written; a signal while waiting fails it with -EINTR.
+ *
  * Errors: -ENOENT unknown handle; -EINVAL zero length, flags, or the
  * destination lacks write access; -EOVERFLOW offset + length overflows;
  * -ERANGE past a region's end; -ETIMEDOUT the device did not finish in
- * time; -ENODEV the exporter revoked the buffer; -EINTR a signal arrived
- * (the transfer may be partly done).
+ * time, or a side's fences did not signal in time; -ENODEV the exporter
+ * revoked the buffer; -EINTR a signal arrived (the transfer may be partly
+ * done).
  */
 struct p2prdma_transfer {
 	__u32 dst_handle;
