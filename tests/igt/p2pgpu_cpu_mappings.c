@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "p2pbuf_common.h"
@@ -185,6 +186,48 @@ igt_main
 		/* the range's mapping outlives neither its file nor a move */
 		close(r.fd);
 		migrate(h, P2PGPU_PLACEMENT_SYSTEM);
+		munmap(gem, LARGE);
+		p2pgpu_gem_close(gpu, h);
+	}
+
+	igt_describe("a range dma-buf mapping split by munmap and inherited by fork stays the BO's (TTM's vm_open)");
+	igt_subtest("range-mmap-split-and-fork") {
+		uint32_t h = p2p_create(gpu, LARGE, P2PGPU_PLACEMENT_VRAM);
+		struct drm_p2pgpu_gem_export_range r = {
+			.handle = h, .offset = RANGE_OFF, .length = RANGE_LEN,
+			.flags = DRM_CLOEXEC | DRM_RDWR,
+		};
+		uint8_t *gem = p2p_gem_mmap(gpu, h, LARGE);
+		uint8_t *map;
+		pid_t pid;
+		int status;
+
+		igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE,
+					  &r), 0);
+		map = mmap(NULL, RANGE_LEN, PROT_READ, MAP_SHARED, r.fd, 0);
+		igt_assert(map != MAP_FAILED);
+		fill(gem, LARGE, 4, 0);
+		/* two VMAs of one mapping, each opened through TTM's vm_open */
+		igt_assert_eq(munmap(map + pg, pg), 0);
+		pid = fork();
+		igt_assert(pid >= 0);
+		if (pid == 0) {
+			for (size_t i = 0; i < RANGE_LEN; i += pg)
+				if (i != pg && map[i] != pattern_byte(4, RANGE_OFF + i))
+					_exit(1);
+			_exit(0);
+		}
+		igt_assert_eq(waitpid(pid, &status, 0), pid);
+		igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			     "the forked child read wrong bytes through the range mapping\n");
+		migrate(h, P2PGPU_PLACEMENT_SYSTEM);
+		fill(gem, LARGE, 5, 0);
+		assert_pattern(map, pg, 5, RANGE_OFF, "split range mapping");
+		assert_pattern(map + 2 * pg, RANGE_LEN - 2 * pg, 5,
+			       RANGE_OFF + 2 * pg, "split range mapping");
+		munmap(map, pg);
+		munmap(map + 2 * pg, RANGE_LEN - 2 * pg);
+		close(r.fd);
 		munmap(gem, LARGE);
 		p2pgpu_gem_close(gpu, h);
 	}

@@ -47,6 +47,8 @@ mount -t tmpfs tmpfs /host/dev/shm
 # Run a snapshot of the guest scripts: bash reads a script as it goes, and
 # the host's copy may be edited while a VM runs.
 cp -r "/host$repo/tests/vm" /host/run/p2pbuf-vm
-chroot /host /bin/bash /run/p2pbuf-vm/guest-run.sh
+# The harness and the tests write to the second serial port: the first is
+# the kernel's console, whose messages would land inside their lines.
+chroot /host /bin/bash /run/p2pbuf-vm/guest-run.sh >/dev/ttyS1 2>&1
 echo "@@P2PBUF-POWEROFF"
 poweroff -f

@@ -97,8 +97,8 @@ boot_topology() {
 	fi
 	export P2PBUF_INITRD=$build/vm/initramfs-$KERNEL_FLAVOR.gz
 	export P2PBUF_REPO=$repo P2PBUF_KMODS=$build/kmod-$KERNEL_FLAVOR
-	rm -f "$log" "$log.boot1"
-	"$here/run-vm.sh" "$t" "$log" || echo "p2pbuf: the $t VM exited with $?" >&2
+	rm -f "$log" "$log.boot1" "$log.console"
+	run_vm "$t" "$log"
 	# A guest that never printed BEGIN failed before any of p2pbuf ran
 	# (QEMU, the kernel's own boot, the 9p root): boot once more, and show
 	# and keep the first log. A guest that got further is judged as it is.
@@ -109,7 +109,19 @@ boot_topology() {
 		tail -n 25 "$log.boot1"
 		echo "p2pbuf: booting $t a second time"
 	} >&2
-	"$here/run-vm.sh" "$t" "$log" || echo "p2pbuf: the $t VM exited with $?" >&2
+	run_vm "$t" "$log"
+}
+
+# run_vm TOPOLOGY LOG: one boot; the kernel's console is appended to LOG
+# after the harness's output, so the judge reads one file: the markers, then
+# every kernel message (the guest also dumps dmesg at its end).
+run_vm() {
+	"$here/run-vm.sh" "$1" "$2" || echo "p2pbuf: the $1 VM exited with $?" >&2
+	{
+		echo "@@P2PBUF-CONSOLE-BEGIN"
+		cat "$2.console" 2>/dev/null
+	} >>"$2"
+	rm -f "$2.console"
 }
 
 # Wall time of each phase of `make check`, for its report: build/vm/phases

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run-vm.sh TOPOLOGY LOG
-# Boots one test VM under TCG (KVM does not work on the build machines) and
-# writes its serial console to LOG. Inputs from the environment:
+# Boots one test VM under TCG (KVM does not work on the build machines). The
+# harness's and the tests' output (the guest's second serial port) goes to
+# LOG, the kernel's console (the first) to LOG.console: with every kernel
+# message on the console, sharing one port would cut IGT's result lines in
+# the middle. Inputs from the environment:
 #   P2PBUF_KERNEL, P2PBUF_INITRD   kernel image and initramfs
 #   P2PBUF_REPO                    this checkout (seen at the same path in the guest)
 #   P2PBUF_KMODS                   directory of the modules built for that kernel
@@ -45,4 +48,5 @@ exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-object memory-backend-ram,id=vram,size="${P2PBUF_VRAM_MB:-64}"M,share=on \
 	"${QEMU_DEVICES[@]}" \
-	-nic none -display none -monitor none -serial file:"$log" -no-reboot
+	-nic none -display none -monitor none -serial file:"$log.console" \
+	-serial file:"$log" -no-reboot
