@@ -19,6 +19,8 @@
 #include "../uapi/p2prdma.h"
 
 #define P2PRDMA_DEFAULT_TIMEOUT_MS	10000u
+/* how long a DMA that missed its deadline may still take, by default */
+#define P2PRDMA_DRAIN_MS		2000u
 
 /**
  * struct p2prdma_dev - one bound edu function (the "NIC")
@@ -33,7 +35,10 @@
  * @dead: the function was unbound; files only answer -ENODEV.
  * @engine_lock: one user of the DMA engine (and its 4 KiB buffer) at a time.
  * @dma_done: signalled by the DMA completion interrupt.
- * @engine_wedged: a DMA never finished; the engine is not used again.
+ * @engine_quarantined: a DMA outlived its deadline and the drain: bus
+ * mastering is off until the engine is seen idle again.
+ * @drain_ms: how long a late DMA may still take before the engine is
+ * quarantined (<debugfs>/p2prdma/p2prdma<N>/engine_drain_ms, for tests).
  * @live_regions: regions registered on this device, all files.
  * @open_files: files open on this device.
  * @live_attachments: dma-buf attachments of its regions.
@@ -54,7 +59,8 @@ struct p2prdma_dev {
 	/* one engine user at a time */
 	struct mutex engine_lock;
 	struct completion dma_done;
-	bool engine_wedged;
+	bool engine_quarantined;
+	u32 drain_ms;
 	atomic_t live_regions;
 	atomic_t open_files;
 	atomic_t live_attachments;

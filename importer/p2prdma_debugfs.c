@@ -49,6 +49,9 @@ void p2prdma_debugfs_add(struct p2prdma_dev *pdev)
 	pdev->debugfs = debugfs_create_dir(pdev->name, p2prdma_debugfs_root);
 	debugfs_create_file("objects", 0444, pdev->debugfs, pdev,
 			    &p2prdma_objects_fops);
+	/* tests shorten it to reach the quarantine of a late DMA */
+	debugfs_create_u32("engine_drain_ms", 0644, pdev->debugfs,
+			   &pdev->drain_ms);
 }
 
 /**

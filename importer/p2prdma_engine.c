@@ -35,9 +35,6 @@
  */
 #define EDU_BUF_USABLE		(EDU_BUF_SIZE / 2)
 
-/* how long a DMA that missed its deadline may still take before we give up */
-#define P2PRDMA_DRAIN_MS	2000
-
 static irqreturn_t p2prdma_irq(int irq, void *data)
 {
 	struct p2prdma_dev *pdev = data;
@@ -71,6 +68,7 @@ int p2prdma_engine_init(struct p2prdma_dev *pdev)
 	 * length: do not make exporters split at the PCI default of 64 KiB.
 	 */
 	dma_set_max_seg_size(&pci->dev, UINT_MAX);
+	pdev->drain_ms = P2PRDMA_DRAIN_MS;
 	mutex_init(&pdev->engine_lock);
 	init_completion(&pdev->dma_done);
 
@@ -106,17 +104,38 @@ static bool p2prdma_engine_busy(struct p2prdma_dev *pdev)
 }
 
 /*
+ * A quarantined engine comes back once its late DMA is over: it can no
+ * longer reach memory that was unmapped meanwhile. Engine lock held.
+ */
+static int p2prdma_engine_ready(struct p2prdma_dev *pdev)
+{
+	if (!pdev->engine_quarantined)
+		return 0;
+	if (p2prdma_engine_busy(pdev))
+		return -EIO;
+	pci_set_master(pdev->pdev);
+	pdev->engine_quarantined = false;
+	dev_info(&pdev->pdev->dev, "DMA engine idle again, back in service\n");
+	return 0;
+}
+
+/*
  * One DMA between @addr and the device buffer. Engine lock held, and the
- * reservation lock of @addr's dma-buf if it has one.
+ * reservation lock of @addr's dma-buf if it has one: the buffer cannot move
+ * while the device accesses it, and the caller may unmap @addr as soon as
+ * this returns, so the device must not touch @addr after that, whatever
+ * happened.
  */
 static int p2prdma_engine_dma(struct p2prdma_dev *pdev, dma_addr_t addr,
 			      u32 len, bool to_ram, unsigned long deadline)
 {
 	long left = (long)(deadline - jiffies);
 	unsigned long drain;
+	long ret;
 
-	if (pdev->engine_wedged)
-		return -EIO;
+	ret = p2prdma_engine_ready(pdev);
+	if (ret)
+		return ret;
 	if (left <= 0)
 		return -ETIMEDOUT;
 
@@ -127,25 +146,29 @@ static int p2prdma_engine_dma(struct p2prdma_dev *pdev, dma_addr_t addr,
 	writeq(EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0),
 	       pdev->mmio + EDU_REG_DMA_CMD);
 
-	if (wait_for_completion_timeout(&pdev->dma_done, left) &&
-	    !p2prdma_engine_busy(pdev))
+	/* a signal ends the wait, not the DMA: drained below like a late one */
+	ret = wait_for_completion_interruptible_timeout(&pdev->dma_done, left);
+	if (ret > 0 && !p2prdma_engine_busy(pdev))
 		return 0;
 
 	/*
-	 * Late: the caller unmaps or unlocks once we return, so the device
-	 * must be idle first. Give it a bounded grace period, then stop
-	 * using an engine that may still write to memory.
+	 * Late or interrupted: give the DMA a bounded grace period, then
+	 * take bus mastering away, so that whatever it still does cannot
+	 * reach memory once the caller unlocks or unmaps.
 	 */
-	drain = jiffies + msecs_to_jiffies(P2PRDMA_DRAIN_MS);
+	drain = jiffies + msecs_to_jiffies(pdev->drain_ms);
 	while (p2prdma_engine_busy(pdev)) {
-		if (time_after(jiffies, drain)) {
-			pdev->engine_wedged = true;
-			dev_err(&pdev->pdev->dev, "DMA engine hung\n");
+		if (time_after_eq(jiffies, drain)) {
+			pci_clear_master(pdev->pdev);
+			pdev->engine_quarantined = true;
+			dev_err(&pdev->pdev->dev,
+				"DMA still running %u ms past its deadline: bus mastering off until it ends\n",
+				pdev->drain_ms);
 			break;
 		}
 		usleep_range(5000, 10000);
 	}
-	return -ETIMEDOUT;
+	return ret == -ERESTARTSYS ? -EINTR : -ETIMEDOUT;
 }
 
 /*

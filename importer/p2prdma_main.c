@@ -312,7 +312,9 @@ static int p2prdma_ioctl_transfer(struct p2prdma_file *pfile,
 	src = xa_load(&pfile->regions, args.src_handle);
 	if (!dst || !src)
 		return -ENOENT;
-	if (!args.length || args.flags || !(dst->access & P2PRDMA_WRITE_ACCESS))
+	if (!args.length || args.flags ||
+	    args.timeout_ms > P2PRDMA_TRANSFER_MAX_TIMEOUT_MS ||
+	    !(dst->access & P2PRDMA_WRITE_ACCESS))
 		return -EINVAL;
 	if (check_add_overflow(args.src_offset, args.length, &send) ||
 	    check_add_overflow(args.dst_offset, args.length, &dend))

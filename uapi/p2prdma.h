@@ -149,7 +149,8 @@ struct p2prdma_query_mr {
  * @dst_offset: [in] offset in the destination region.
  * @src_offset: [in] offset in the source region.
  * @length: [in] bytes, non-zero.
- * @timeout_ms: [in] bound on the whole transfer, 0 = driver default.
+ * @timeout_ms: [in] bound on the whole transfer in milliseconds, at most
+ * 60000 (%P2PRDMA_TRANSFER_MAX_TIMEOUT_MS); 0 = the driver's default, 10 s.
  * @flags: [in] must be zero.
  * @bytes_via_system: [out] bytes whose dma-buf side was mapped from system
  * memory (staging) rather than peer-to-peer.
@@ -169,13 +170,21 @@ struct p2prdma_query_mr {
  * signal before @timeout_ms fails the transfer with -ETIMEDOUT, no byte of
  * that chunk written; a signal while waiting fails it with -EINTR.
  *
- * Errors: -ENOENT unknown handle; -EINVAL zero length, flags, or the
- * destination lacks write access; -EOVERFLOW offset + length overflows;
+ * A DMA still running at the deadline (or at a signal) gets a grace period
+ * to end; past it the device loses bus mastering until the DMA is over, so
+ * it never reaches memory after the call returns, and later transfers
+ * work again once it is.
+ *
+ * Errors: -ENOENT unknown handle; -EINVAL zero length, flags, @timeout_ms
+ * above the maximum, or the destination lacks write access; -EOVERFLOW offset + length overflows;
  * -ERANGE past a region's end; -ETIMEDOUT the device did not finish in
  * time, or a side's fences did not signal in time; -ENODEV the exporter
  * revoked the buffer; -EINTR a signal arrived (the transfer may be partly
- * done).
+ * done); -EIO the device is still busy with a DMA that outlived an earlier
+ * transfer.
  */
+#define P2PRDMA_TRANSFER_MAX_TIMEOUT_MS	60000u
+
 struct p2prdma_transfer {
 	__u32 dst_handle;
 	__u32 src_handle;

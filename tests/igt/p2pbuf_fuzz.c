@@ -252,11 +252,11 @@ static const int *const E_REG_USER = ERRS(EINVAL, EOVERFLOW, EFAULT, ENOMEM);
 static const int *const E_DEREG = ERRS(ENOENT, EINVAL);
 static const int *const E_QUERY_MR = ERRS(ENOENT, EINVAL, EFAULT);
 static const int *const E_TRANSFER = ERRS(ENOENT, EINVAL, EOVERFLOW, ERANGE,
-					  ETIMEDOUT, ENODEV, EINTR, EFAULT);
+					  ETIMEDOUT, ENODEV, EINTR, EIO, EFAULT);
 static const int *const E_DEVICE_INFO = ERRS(EFAULT);
 static const int *const E_RAW_NIC = ERRS(EBADF, EINVAL, EACCES, EOVERFLOW, ERANGE,
 					 ENOSPC, ENODEV, EOPNOTSUPP, ENOMEM,
-					 EFAULT, ENOENT, ETIMEDOUT, EINTR);
+					 EFAULT, ENOENT, ETIMEDOUT, EINTR, EIO);
 static const int *const E_UNKNOWN_NIC = ERRS(ENOTTY);
 static const int *const E_NONE = ERRS(0);
 
@@ -841,10 +841,12 @@ static void op_transfer(void)
 			t.length = MAX_XFER;
 	}
 	t.flags = chance(90) ? 0 : rv32();
-	t.timeout_ms = chance(95) ? 0 : 5000;
+	t.timeout_ms = chance(95) ? 0 : chance(80) ? 5000 :
+		       P2PRDMA_TRANSFER_MAX_TIMEOUT_MS + 1 + below(1000);
 	p = rptr(&t);
 
 	if (p != &t || !t.length || t.flags ||
+	    t.timeout_ms > P2PRDMA_TRANSFER_MAX_TIMEOUT_MS ||
 	    __builtin_add_overflow(t.src_offset, t.length, &send) ||
 	    __builtin_add_overflow(t.dst_offset, t.length, &dend))
 		ex = INVALID;

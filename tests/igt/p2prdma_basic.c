@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -133,6 +134,51 @@ static int make_udmabuf(size_t size)
 	close(memfd);
 	close(dev);
 	return buf;
+}
+
+static int transfer_timeout(int fd, uint32_t dst, uint32_t src, uint64_t len,
+			    uint32_t timeout_ms)
+{
+	struct p2prdma_transfer t = {
+		.dst_handle = dst, .src_handle = src, .length = len,
+		.timeout_ms = timeout_ms,
+	};
+
+	return ioctl(fd, P2PRDMA_IOCTL_TRANSFER, &t) ? -errno : 0;
+}
+
+/* the NIC's PCI function, and its bus-master bit from its config space */
+static void nic_sysfs(int fd, char *dir, size_t len)
+{
+	struct p2prdma_device_info info = {};
+
+	igt_assert_eq(ioctl(fd, P2PRDMA_IOCTL_DEVICE_INFO, &info), 0);
+	snprintf(dir, len, "/sys/bus/pci/devices/%04x:%02x:%02x.%x",
+		 info.pci_domain, info.pci_bus, info.pci_devfn >> 3,
+		 info.pci_devfn & 7);
+}
+
+static bool bus_master(const char *dir)
+{
+	char path[256];
+	uint16_t cmd = 0;
+	int cfg;
+
+	snprintf(path, sizeof(path), "%s/config", dir);
+	cfg = open(path, O_RDONLY);
+	igt_assert(cfg >= 0);
+	igt_assert_eq(pread(cfg, &cmd, 2, 4), 2);	/* PCI_COMMAND */
+	close(cfg);
+	return cmd & 0x4;				/* PCI_COMMAND_MASTER */
+}
+
+static void write_file(const char *path, const char *val)
+{
+	int f = open(path, O_WRONLY);
+
+	igt_assert_f(f >= 0, "%s: %s\n", path, strerror(errno));
+	igt_assert_eq(write(f, val, strlen(val)), (int)strlen(val));
+	close(f);
 }
 
 static int fd = -1;
@@ -388,6 +434,53 @@ igt_main
 		igt_assert(WIFSIGNALED(status));
 		close(ready[0]);
 		igt_assert_eq_u32(live_regions(fd), base);
+	}
+
+	igt_describe("timeout_ms is bounded; a DMA that outlives it loses bus mastering until it is over, reaches no memory, and the NIC works again");
+	igt_subtest("late-dma-quarantined") {
+		const char *drain = "/sys/kernel/debug/p2prdma/p2prdma0/engine_drain_ms";
+		uint8_t *src = alloc_pages(1), *dst = alloc_pages(1);
+		struct timespec after = { 0, 400 * 1000 * 1000 };
+		uint32_t hs = reg_user(fd, src, pg), hd = reg_user(fd, dst, pg);
+		char dir[128];
+		int ret;
+
+		nic_sysfs(fd, dir, sizeof(dir));
+		igt_require_f(access(drain, W_OK) == 0, "no %s\n", drain);
+		fill(src, pg, 11);
+		memset(dst, 0x5a, pg);
+
+		igt_assert_eq(transfer_timeout(fd, hd, hs, 64,
+					       P2PRDMA_TRANSFER_MAX_TIMEOUT_MS + 1),
+			      -EINVAL);
+
+		/* late, drained: the DMA ends inside the grace period */
+		igt_assert_eq(transfer_timeout(fd, hd, hs, 64, 1), -ETIMEDOUT);
+		igt_assert(bus_master(dir));
+
+		/* late, no grace: bus mastering is taken away at once */
+		write_file(drain, "0");
+		ret = transfer_timeout(fd, hd, hs, 2048, 150);
+		igt_assert_eq(ret, -ETIMEDOUT);
+		igt_assert_f(!bus_master(dir),
+			     "the engine still masters the bus after a DMA outlived its transfer\n");
+		/* the late DMA (~100 ms) ends meanwhile, without reaching memory */
+		nanosleep(&after, NULL);
+		for (int i = 0; i < pg; i++)
+			igt_assert_f(dst[i] == 0x5a,
+				     "byte %d of the destination changed after its transfer had failed\n",
+				     i);
+		write_file(drain, "2000");
+
+		/* back in service */
+		igt_assert_eq(transfer_timeout(fd, hd, hs, pg, 0), 0);
+		igt_assert(bus_master(dir));
+		igt_assert(!memcmp(src, dst, pg));
+
+		igt_assert_eq(dereg(fd, hs), 0);
+		igt_assert_eq(dereg(fd, hd), 0);
+		munmap(src, pg);
+		munmap(dst, pg);
 	}
 
 	igt_fixture {
