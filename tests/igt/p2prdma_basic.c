@@ -60,9 +60,24 @@ static int __reg_user(int fd, void *addr, uint64_t len, uint32_t access,
 static uint32_t reg_user(int fd, void *addr, uint64_t len)
 {
 	uint32_t h = 0;
+	int ret = __reg_user(fd, addr, len, P2PRDMA_ACCESS_ALL, &h);
 
-	igt_assert_eq(__reg_user(fd, addr, len, P2PRDMA_ACCESS_ALL, &h), 0);
-	igt_assert(h != 0);
+	if (ret || !h) {
+		char link[128] = "";
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		{
+			char target[128] = "";
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+			if (n > 0)
+				target[n] = 0;
+			igt_info("fd %d is %s\n", fd, target);
+		}
+	}
+	igt_assert_f(ret == 0 && h != 0,
+		     "REG_USER_MR(fd %d, %p, %llu): ret %d errno %d, handle %u\n",
+		     fd, addr, (unsigned long long)len, ret, errno, h);
 	return h;
 }
 
@@ -441,11 +456,13 @@ igt_main
 		const char *drain = "/sys/kernel/debug/p2prdma/p2prdma0/engine_drain_ms";
 		uint8_t *src = alloc_pages(1), *dst = alloc_pages(1);
 		struct timespec after = { 0, 400 * 1000 * 1000 };
-		uint32_t hs = reg_user(fd, src, pg), hd = reg_user(fd, dst, pg);
+		uint32_t hs, hd;
 		char dir[128];
 		int ret;
 
 		nic_sysfs(fd, dir, sizeof(dir));
+		hs = reg_user(fd, src, pg);
+		hd = reg_user(fd, dst, pg);
 		igt_require_f(access(drain, W_OK) == 0, "no %s\n", drain);
 		fill(src, pg, 11);
 		memset(dst, 0x5a, pg);

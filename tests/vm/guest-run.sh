@@ -25,7 +25,14 @@ export HOME=/root TMPDIR=/tmp
 export P2PBUF_TOPOLOGY=$topology P2PBUF_KMOD_DIR=$kmods P2PBUF_REPO=$repo
 export IGT_FORCE_DRIVER=p2pgpu
 
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+# Every process the guest starts costs a fraction of a second under the
+# debug kernel in TCG: what runs once per device or per binary uses bash's
+# own builtins.
+uptime_s() {
+	local up _
+	read -r up _ </proc/uptime
+	echo "$up"
+}
 
 # --- the manifest (format: its header) --------------------------------------
 manifest_file=$here/manifest
@@ -103,10 +110,11 @@ load_module() {
 # The drivers bind only the devices they are handed: hand them the VM's
 # ivshmem (VRAM) and edu (NIC) functions, as an administrator would.
 hand_devices() {
-	local dev id
+	local dev vendor device
 	for dev in /sys/bus/pci/devices/*; do
-		id=$(cat "$dev/vendor"):$(cat "$dev/device")
-		case "$id" in
+		read -r vendor <"$dev/vendor"
+		read -r device <"$dev/device"
+		case "$vendor:$device" in
 		0x1af4:0x1110) echo p2pgpu >"$dev/driver_override" ;;
 		0x1234:0x11e8) echo p2prdma >"$dev/driver_override" ;;
 		esac
@@ -131,13 +139,16 @@ selected() {
 }
 
 run_tests() {
-	local bin name limit extra var args subtests listed all_runs
+	local bin name limit extra var args listed names kind topos rest
+	local -A in_manifest=()
 	shopt -s nullglob
 	# A binary no "run" line names would never run anywhere: say so.
-	all_runs=$(awk '$1 == "run" { print $3 }' "$manifest_file")
+	while read -r kind topos name rest; do
+		[ "$kind" = run ] && in_manifest[$name]=1
+	done <"$manifest_file"
 	for bin in "$repo"/build/igt/*; do
-		name=$(basename "$bin")
-		grep -qx "$name" <<<"$all_runs" || echo "@@P2PBUF-UNLISTED $name"
+		name=${bin##*/}
+		[ -n "${in_manifest[$name]:-}" ] || echo "@@P2PBUF-UNLISTED $name"
 	done
 	while read -r name limit extra; do
 		[ -n "$name" ] || continue
@@ -155,9 +166,10 @@ run_tests() {
 		read -r -a args <<<"$extra"
 		# What must report (listed at build time, on the host): a binary
 		# that exits early cannot hide the rest. --run-subtest narrows it.
-		listed=$(tr '\n' ' ' <"$repo/build/igt-subtests/$name")
-		subtests=$(sed -n 's/.*--run-subtest \([^ ]*\).*/\1/p' <<<"$extra")
-		[ -n "$subtests" ] && listed=${subtests//,/ }
+		mapfile -t names <"$repo/build/igt-subtests/$name"
+		listed=${names[*]}
+		[[ $extra =~ --run-subtest\ ([^ ]+) ]] &&
+			listed=${BASH_REMATCH[1]//,/ }
 		echo "@@P2PBUF-SUBTESTS $name $listed"
 		echo "@@P2PBUF-TEST $name t=$(uptime_s) timeout=$limit"
 		(cd /tmp && timeout --kill-after=10 "$limit" "$bin" "${args[@]}" 2>&1)
