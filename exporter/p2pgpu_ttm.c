@@ -135,11 +135,11 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 	dma_resv_assert_held(bo->tbo.base.resv);
 
 	if (dmabuf) {
-		dma_buf_move_notify(dmabuf);
+		dma_buf_invalidate_mappings(dmabuf);
 		unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
 	}
 	list_for_each_entry(range, &bo->ranges, link) {
-		dma_buf_move_notify(range->dmabuf);
+		dma_buf_invalidate_mappings(range->dmabuf);
 		unmap_mapping_range(range->dmabuf->file->f_mapping, 0, 0, 1);
 	}
 }
@@ -439,7 +439,7 @@ int p2pgpu_ttm_init(struct p2pgpu_device *pdev)
 
 	ret = ttm_device_init(&pdev->bdev, &p2pgpu_ttm_funcs, drm->dev,
 			      drm->anon_inode->i_mapping,
-			      drm->vma_offset_manager, false, false);
+			      drm->vma_offset_manager, 0);
 	if (ret)
 		return ret;
 
