@@ -68,31 +68,41 @@
 
 /*
  * 6.14 removed drm_driver.date; before, DRM_IOCTL_VERSION warns when a
- * driver has none. Written inside a drm_driver initializer.
+ * driver has none. Written inside the drm_driver initializer: p2pgpu's
+ * date, as DRM_IOCTL_VERSION reports it where it still exists.
  */
 #ifdef P2PBUF_HAVE_DRM_DRIVER_DATE
-#define P2PBUF_DRM_DRIVER_DATE(d) .date = (d),
+#define P2PBUF_DRM_DRIVER_DATE .date = "20261125",
 #else
-#define P2PBUF_DRM_DRIVER_DATE(d)
+#define P2PBUF_DRM_DRIVER_DATE
 #endif
 
-/* After 6.12 (7.3 has it): ttm_bo_put() of a GEM free callback is ttm_bo_fini(). */
+/* After 6.12 (7.3 has it) ttm_bo_put() became ttm_bo_fini(). */
 #ifndef P2PBUF_HAVE_TTM_BO_FINI
 #define ttm_bo_fini(bo) ttm_bo_put(bo)
 #endif
 
 /*
- * After 6.12 (7.3 has it) ttm_device_init() took TTM_ALLOCATION_* flags in place of its
- * use_dma_alloc and use_dma32 bools. Older kernels also took the funcs
+ * After 6.12 (7.3 has it) ttm_device_init() took TTM_ALLOCATION_* flags
+ * in place of its use_dma_alloc and use_dma32 bools. Older kernels also took the funcs
  * without const; TTM never wrote through that pointer.
  */
 #ifndef P2PBUF_HAVE_TTM_DEVICE_INIT_ALLOC_FLAGS
 #define TTM_ALLOCATION_POOL_USE_DMA_ALLOC BIT(8)
 #define TTM_ALLOCATION_POOL_USE_DMA32 BIT(9)
-#define ttm_device_init(bdev, funcs, dev, mapping, vma, flags) \
-	ttm_device_init(bdev, (void *)(funcs), dev, mapping, vma, \
-			!!((flags) & TTM_ALLOCATION_POOL_USE_DMA_ALLOC), \
-			!!((flags) & TTM_ALLOCATION_POOL_USE_DMA32))
+static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
+					 const struct ttm_device_funcs *funcs,
+					 struct device *dev,
+					 struct address_space *mapping,
+					 struct drm_vma_offset_manager *vma,
+					 unsigned int flags)
+{
+	return ttm_device_init(bdev, (void *)funcs, dev, mapping, vma,
+			       flags & TTM_ALLOCATION_POOL_USE_DMA_ALLOC,
+			       flags & TTM_ALLOCATION_POOL_USE_DMA32);
+}
+
+#define ttm_device_init p2pbuf_ttm_device_init
 #endif
 
 /*

@@ -83,7 +83,7 @@ static const struct drm_driver p2pgpu_drm_driver = {
 	.gem_prime_import = p2pgpu_gem_prime_import,
 	.name = P2PGPU_DRIVER_NAME,
 	.desc = "PCI BAR VRAM shared peer-to-peer",
-	P2PBUF_DRM_DRIVER_DATE("20261125")
+	P2PBUF_DRM_DRIVER_DATE
 	.major = 1,
 	.minor = 0,
 };

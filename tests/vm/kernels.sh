@@ -25,16 +25,16 @@ KERN_CACHE=${P2PBUF_CACHE:-/var/tmp/p2pbuf-cache}
 KERN_73_ABI=7.3.4+deb13
 KERN_73_HEADERS=linux-headers-$KERN_73_ABI-amd64
 
-# kern_mirror [security]: the Debian (or Debian security) archive URI from
-# this machine's apt sources.
+# kern_mirror: every archive URI in this machine's apt sources.
 kern_mirror() {
-	local want=${1:-main} f
+	local f
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] && awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}' "$f"
 	done
 	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
 		awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; break}}'
 } 2>/dev/null
+# kern_mirror_uri [security]: the Debian (or Debian security) archive URI.
 kern_mirror_uri() {
 	local uris
 	uris=$(kern_mirror | grep -E '/debian/?$' | head -n 1)
@@ -146,9 +146,29 @@ kern_trixie_root() {
 			tail -n 20 "$root.log" >&2
 			return 1
 		fi
+		kern_checker_valid "$root/usr/lib/linux-kbuild-${KERN_73_ABI}/scripts"
 		chroot "$root" dpkg-query -W >"$root/.complete"
 	fi
 	echo "$root"
+}
+
+# kern_checker_valid SCRIPTS: Debian's linux-kbuild packages lack
+# scripts/checker-valid.sh, which C=1/C=2 runs to see whether sparse works;
+# without it kbuild skips sparse with a warning. A stand-in that, like the
+# kernel's own, wants a checker that parses __typeof_unqual__ (7.x headers
+# use it; trixie's sparse 0.6.4 does not parse it, so kbuild says "not up
+# to date" and skips sparse there, as it would with the real script).
+kern_checker_valid() {
+	[ -e "$1/checker-valid.sh" ] && return
+	cat >"$1/checker-valid.sh" <<'SH'
+#!/bin/sh
+# p2pbuf stand-in (tests/vm/kernels.sh) for the kernel's checker-valid.sh:
+# a checker that reports nothing on this is valid.
+printf 'int a;\n__typeof_unqual__(a) b;\n' >/tmp/checker-valid.$$.c
+[ -z "$("$@" /tmp/checker-valid.$$.c 2>&1)" ] && echo 1
+rm -f /tmp/checker-valid.$$.c
+SH
+	chmod +x "$1/checker-valid.sh"
 }
 
 kern_kdir_73() {
