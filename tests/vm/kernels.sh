@@ -16,6 +16,10 @@
 #   image-7.3           the stock 7.3.4 kernel and its modules, unpacked;
 #                       prints the root (boot/vmlinuz-*, lib/modules/*).
 #   kdir-7.3            the 7.3 headers' path inside the chroot.
+#   prepare-7.3         image, modules (build/kmod-stock73) and initramfs
+#                       (build/vm/initramfs-stock73.gz) for a 7.3 VM.
+#   vm-7.3 TOPOLOGY LOG boots the stock 7.3 kernel in TOPOLOGY (run-vm.sh's
+#                       P2PBUF_TESTS etc. apply); LOG is its serial log.
 #
 # Source it for the kern_* functions, or run it with one of the words above.
 # The Debian mirror is the one this machine's apt uses: it is read from the
@@ -190,7 +194,8 @@ kern_build_73() {
 }
 
 # kern_image_73: the stock trixie-backports 7.3.4 kernel image and modules,
-# unpacked under $KERN_CACHE/image-<version>/. Prints that root.
+# unpacked under $KERN_CACHE/image-<version>/. Prints that root; the kernel
+# is ROOT/lib/modules/7.3.4+deb13-amd64/vmlinuz.
 kern_image_73() {
 	local ver root deb
 	kern_apt_setup trixie "trixie trixie-backports"
@@ -205,11 +210,50 @@ kern_image_73() {
 		for deb in "$root.debs"/*.deb; do
 			dpkg-deb -x "$deb" "$root"
 		done
+		# trixie's merged /usr: modprobe -d and depmod -b want ROOT/lib.
+		[ -e "$root/lib" ] || ln -s usr/lib "$root/lib"
 		depmod -b "$root" "$KERN_73_ABI-amd64"
 		ls "$root.debs" >"$root/.complete"
 		rm -rf "$root.debs"
 	fi
 	echo "$root"
+}
+
+# kern_prepare_73 REPO: everything a VM of the stock 7.3 kernel needs:
+# the image, the modules (W=1, with the test modules) built in the chroot
+# into REPO/build/kmod-stock73/, and REPO/build/vm/initramfs-stock73.gz
+# with the image's 9p modules. Sets KERN_73_ROOT.
+kern_prepare_73() {
+	local repo=$1 dir=$1/build/kmod-stock73 vmdir
+	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	KERN_73_ROOT=$(kern_image_73)
+	rm -rf "$dir"
+	mkdir -p "$dir/src" "$repo/build/vm"
+	cp -r "$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
+		"$repo/uapi" "$repo/tests" "$dir/src/"
+	rm -rf "$dir/src/compat/generated"
+	if ! kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules \
+		>"$dir/build.log" 2>&1 || grep -E 'warning:|error:' "$dir/build.log" >&2; then
+		cat "$dir/build.log" >&2
+		echo "kernels.sh: the modules for 7.3 do not build cleanly" >&2
+		return 1
+	fi
+	find "$dir/src" -name '*.ko' -exec cp {} "$dir/" \;
+	"$vmdir/build-initramfs.sh" "$repo/build/vm/initramfs-stock73.gz" \
+		"$KERN_73_ABI-amd64" "$KERN_73_ROOT"
+}
+
+# kern_vm_73 REPO TOPOLOGY LOG: boots the stock 7.3 kernel in TOPOLOGY
+# with the modules of kern_prepare_73; P2PBUF_TESTS etc. as for run-vm.sh.
+kern_vm_73() {
+	local repo=$1 vmdir
+	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	KERN_73_ROOT=${KERN_73_ROOT:-$(kern_image_73)}
+	P2PBUF_KERNEL=$KERN_73_ROOT/lib/modules/$KERN_73_ABI-amd64/vmlinuz \
+	P2PBUF_INITRD=$repo/build/vm/initramfs-stock73.gz \
+	P2PBUF_MODROOT=$KERN_73_ROOT P2PBUF_REPO=$repo \
+	P2PBUF_KMODS=$repo/build/kmod-stock73 \
+		"$vmdir/run-vm.sh" "$2" "$3"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -220,8 +264,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	kdir-7.3) kern_kdir_73 ;;
 	build-7.3) shift; kern_build_73 "$@" ;;
 	image-7.3) kern_image_73 ;;
+	prepare-7.3) kern_prepare_73 "$(cd "$(dirname "$0")/../.." && pwd)" ;;
+	vm-7.3) kern_vm_73 "$(cd "$(dirname "$0")/../.." && pwd)" "$2" "$3" ;;
 	*)
-		sed -n '3,20s/^# \?//p' "$0" >&2
+		sed -n '3,24s/^# \?//p' "$0" >&2
 		exit 2
 		;;
 	esac
