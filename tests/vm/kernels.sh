@@ -14,11 +14,13 @@
 #   build-7.3 SRC [ARGS] make -C <7.3 headers> M=SRC ARGS inside the chroot
 #                       (SRC is bind-mounted in a private mount namespace).
 #   image-7.3           the stock 7.3.4 kernel and its modules, unpacked;
-#                       prints the root (boot/vmlinuz-*, lib/modules/*).
+#                       prints the root (lib/modules/<release>/vmlinuz).
 #   kdir-7.3            the 7.3 headers' path inside the chroot.
-#   prepare-7.3         image, modules (build/kmod-stock73) and initramfs
-#                       (build/vm/initramfs-stock73.gz) for a 7.3 VM.
-#   vm-7.3 TOPOLOGY LOG boots the stock 7.3 kernel in TOPOLOGY (run-vm.sh's
+#   image-6.1           Debian 12's stock 6.1 kernel and modules, unpacked.
+#   prepare FLAVOR      FLAVOR stock61|stock73: image, modules
+#                       (build/kmod-FLAVOR) and initramfs
+#                       (build/vm/initramfs-FLAVOR.gz) for its VMs.
+#   vm FLAVOR TOPO LOG  boots that kernel in topology TOPO (run-vm.sh's
 #                       P2PBUF_TESTS etc. apply); LOG is its serial log.
 #
 # Source it for the kern_* functions, or run it with one of the words above.
@@ -57,7 +59,7 @@ kern_apt() {
 	local d=$KERN_CACHE/apt-$1
 	echo "-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=/dev/null" \
 		"-o Dir::State::Lists=$d/lists -o Dir::State::Status=$d/status" \
-		"-o Dir::Cache=$d/cache -o APT::Architecture=amd64"
+		"-o Dir::Cache=$d/cache -o APT::Architecture=amd64 -o APT::Sandbox::User=root"
 }
 
 # kern_apt_setup NAME "SUITE..." [security SUITE]: writes the private
@@ -219,41 +221,89 @@ kern_image_73() {
 	echo "$root"
 }
 
-# kern_prepare_73 REPO: everything a VM of the stock 7.3 kernel needs:
-# the image, the modules (W=1, with the test modules) built in the chroot
-# into REPO/build/kmod-stock73/, and REPO/build/vm/initramfs-stock73.gz
-# with the image's 9p modules. Sets KERN_73_ROOT.
-kern_prepare_73() {
-	local repo=$1 dir=$1/build/kmod-stock73 vmdir
+# kern_image_61: Debian 12's newest stock 6.1 kernel and its modules,
+# unpacked under $KERN_CACHE/image-<abi>/ (after kern_headers_61, which
+# sets up the bookworm apt state). Prints that root; the kernel is
+# ROOT/boot/vmlinuz-<abi>-amd64.
+kern_image_61() {
+	local abi root deb
+	abi=$(basename "$(kern_headers_61)")
+	abi=${abi#linux-headers-}
+	abi=${abi%-amd64}
+	root=$KERN_CACHE/image-$abi
+	if [ ! -f "$root/.complete" ]; then
+		rm -rf "$root"
+		kern_download bookworm "$root.debs" "linux-image-$abi-amd64"
+		for deb in "$root.debs"/*.deb; do
+			dpkg-deb -x "$deb" "$root"
+		done
+		depmod -b "$root" "$abi-amd64"
+		ls "$root.debs" >"$root/.complete"
+		rm -rf "$root.debs"
+	fi
+	echo "$root"
+}
+
+# kern_prepare FLAVOR REPO: everything a VM of Debian's stock kernel
+# FLAVOR (stock61 or stock73) needs: the image (KERN_ROOT, KERN_RELEASE,
+# KERN_IMAGE), the modules with the test modules built W=1 for it into
+# REPO/build/kmod-FLAVOR/ (7.3 in the trixie chroot, 6.1 with the host's
+# gcc-12), and REPO/build/vm/initramfs-FLAVOR.gz with its 9p modules.
+kern_prepare() {
+	local flavor=$1 repo=$2 dir=$2/build/kmod-$1 vmdir kdir
 	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	KERN_73_ROOT=$(kern_image_73)
+	kern_image "$flavor" || return 1
 	rm -rf "$dir"
 	mkdir -p "$dir/src" "$repo/build/vm"
 	cp -r "$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
 		"$repo/uapi" "$repo/tests" "$dir/src/"
 	rm -rf "$dir/src/compat/generated"
-	if ! kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules \
-		>"$dir/build.log" 2>&1 || grep -E 'warning:|error:' "$dir/build.log" >&2; then
+	if [ "$flavor" = stock73 ]; then
+		kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules
+	else
+		kdir=$(kern_headers_61)
+		make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules
+	fi >"$dir/build.log" 2>&1
+	if [ $? -ne 0 ] || grep -E 'warning:|error:' "$dir/build.log" >&2; then
 		cat "$dir/build.log" >&2
-		echo "kernels.sh: the modules for 7.3 do not build cleanly" >&2
+		echo "kernels.sh: the modules for $flavor do not build cleanly" >&2
 		return 1
 	fi
 	find "$dir/src" -name '*.ko' -exec cp {} "$dir/" \;
-	"$vmdir/build-initramfs.sh" "$repo/build/vm/initramfs-stock73.gz" \
-		"$KERN_73_ABI-amd64" "$KERN_73_ROOT"
+	"$vmdir/build-initramfs.sh" "$repo/build/vm/initramfs-$flavor.gz" \
+		"$KERN_RELEASE" "$KERN_ROOT"
 }
 
-# kern_vm_73 REPO TOPOLOGY LOG: boots the stock 7.3 kernel in TOPOLOGY
-# with the modules of kern_prepare_73; P2PBUF_TESTS etc. as for run-vm.sh.
-kern_vm_73() {
-	local repo=$1 vmdir
+# kern_image FLAVOR: sets KERN_ROOT, KERN_RELEASE and KERN_IMAGE.
+kern_image() {
+	case "$1" in
+	stock73)
+		KERN_ROOT=$(kern_image_73) || return 1
+		KERN_RELEASE=$KERN_73_ABI-amd64
+		KERN_IMAGE=$KERN_ROOT/lib/modules/$KERN_RELEASE/vmlinuz
+		;;
+	stock61)
+		KERN_ROOT=$(kern_image_61) || return 1
+		KERN_RELEASE=$(ls "$KERN_ROOT/lib/modules")
+		KERN_IMAGE=$KERN_ROOT/boot/vmlinuz-$KERN_RELEASE
+		;;
+	*)
+		echo "kernels.sh: unknown flavor $1" >&2
+		return 1
+		;;
+	esac
+}
+
+# kern_vm FLAVOR REPO TOPOLOGY LOG: boots Debian's stock kernel FLAVOR in
+# TOPOLOGY with the modules of kern_prepare; P2PBUF_TESTS etc. as for
+# run-vm.sh.
+kern_vm() {
+	local flavor=$1 repo=$2 vmdir
 	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	KERN_73_ROOT=${KERN_73_ROOT:-$(kern_image_73)}
-	P2PBUF_KERNEL=$KERN_73_ROOT/lib/modules/$KERN_73_ABI-amd64/vmlinuz \
-	P2PBUF_INITRD=$repo/build/vm/initramfs-stock73.gz \
-	P2PBUF_MODROOT=$KERN_73_ROOT P2PBUF_REPO=$repo \
-	P2PBUF_KMODS=$repo/build/kmod-stock73 \
-		"$vmdir/run-vm.sh" "$2" "$3"
+	kern_image "$flavor" || return 1
+	P2PBUF_KERNEL=$KERN_IMAGE P2PBUF_INITRD=$repo/build/vm/initramfs-$flavor.gz \
+	P2PBUF_MODROOT=$KERN_ROOT P2PBUF_REPO=$repo P2PBUF_KMODS=$repo/build/kmod-$flavor \
+		"$vmdir/run-vm.sh" "$3" "$4"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -264,10 +314,11 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	kdir-7.3) kern_kdir_73 ;;
 	build-7.3) shift; kern_build_73 "$@" ;;
 	image-7.3) kern_image_73 ;;
-	prepare-7.3) kern_prepare_73 "$(cd "$(dirname "$0")/../.." && pwd)" ;;
-	vm-7.3) kern_vm_73 "$(cd "$(dirname "$0")/../.." && pwd)" "$2" "$3" ;;
+	image-6.1) kern_image_61 ;;
+	prepare) kern_prepare "$2" "$(cd "$(dirname "$0")/../.." && pwd)" ;;
+	vm) kern_vm "$2" "$(cd "$(dirname "$0")/../.." && pwd)" "$3" "$4" ;;
 	*)
-		sed -n '3,24s/^# \?//p' "$0" >&2
+		sed -n '3,26s/^# \?//p' "$0" >&2
 		exit 2
 		;;
 	esac
