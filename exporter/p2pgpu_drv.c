@@ -81,6 +81,12 @@ static const struct drm_driver p2pgpu_drm_driver = {
 	.num_ioctls = ARRAY_SIZE(p2pgpu_ioctls),
 	.fops = &p2pgpu_fops,
 	.gem_prime_import = p2pgpu_gem_prime_import,
+	/*
+	 * Before 6.6 the DRM core did PRIME only for drivers that set these;
+	 * since, it calls the same helpers when they are unset.
+	 */
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
 	.name = P2PGPU_DRIVER_NAME,
 	.desc = "PCI BAR VRAM shared peer-to-peer",
 	P2PBUF_DRM_DRIVER_DATE
