@@ -106,7 +106,8 @@ install-userspace: userspace
 dkms-source:
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)
-	cp -r Kbuild Makefile LICENSE exporter importer uapi $(DKMS_SRC)/
+	cp -r Kbuild Makefile LICENSE compat exporter importer uapi $(DKMS_SRC)/
+	rm -rf $(DKMS_SRC)/compat/generated
 	sed 's/@VERSION@/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 
 dkms: dkms-source

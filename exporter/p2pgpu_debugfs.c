@@ -83,7 +83,7 @@ static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
 		   pdev->vram_pinned, p2pgpu_vram_pin_limit(pdev));
 	seq_printf(m, "p2pdma %s (%d), move_notify %s, p2p param %s\n",
 		   pdev->p2pdma ? "yes" : "no", pdev->p2pdma_err,
-		   IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) ? "yes" : "no",
+		   P2PBUF_INVALIDATE_MAPPINGS ? "yes" : "no",
 		   READ_ONCE(p2pgpu_param_p2p) ? "on" : "off");
 
 	mutex_lock(&pdev->bos_lock);
@@ -118,7 +118,8 @@ static int p2pgpu_debugfs_objects(struct seq_file *m, void *unused)
 
 /**
  * p2pgpu_debugfs_init - register the device's debugfs files
- * @pdev: the device, before drm_dev_register()
+ * @pdev: the device, after drm_dev_register() (the compat stand-in for
+ *	kernels before 6.3 needs the minor's directory)
  */
 void p2pgpu_debugfs_init(struct p2pgpu_device *pdev)
 {

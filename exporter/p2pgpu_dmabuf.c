@@ -147,7 +147,7 @@ static int p2pgpu_dma_buf_pin(struct dma_buf_attachment *attach)
 	/* an unplugged device moves nothing, into its BAR least of all */
 	if (!drm_dev_enter(bo->tbo.base.dev, &idx))
 		return -ENODEV;
-	ret = p2pgpu_bo_pin(bo, IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) &&
+	ret = p2pgpu_bo_pin(bo, P2PBUF_INVALIDATE_MAPPINGS &&
 			    p2pgpu_all_p2p(bo));
 	drm_dev_exit(idx);
 	return ret;

@@ -48,7 +48,7 @@ static int p2pgpu_device_query_ioctl(struct drm_device *drm, void *data,
 	args->bar_bus_addr = pdev->bar_bus_addr;
 	if (pdev->p2pdma)
 		args->caps |= P2PGPU_CAP_P2PDMA;
-	if (IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY))
+	if (P2PBUF_INVALIDATE_MAPPINGS)
 		args->caps |= P2PGPU_CAP_MOVE_NOTIFY;
 	if (READ_ONCE(p2pgpu_param_p2p))
 		args->caps |= P2PGPU_CAP_P2P_ENABLED;
@@ -81,9 +81,15 @@ static const struct drm_driver p2pgpu_drm_driver = {
 	.num_ioctls = ARRAY_SIZE(p2pgpu_ioctls),
 	.fops = &p2pgpu_fops,
 	.gem_prime_import = p2pgpu_gem_prime_import,
+	/*
+	 * Before 6.6 the DRM core did PRIME only for drivers that set these;
+	 * since, it calls the same helpers when they are unset.
+	 */
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
 	.name = P2PGPU_DRIVER_NAME,
 	.desc = "PCI BAR VRAM shared peer-to-peer",
-	.date = "20261125",
+	P2PBUF_DRM_DRIVER_DATE
 	.major = 1,
 	.minor = 0,
 };
@@ -144,12 +150,12 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	p2pgpu_debugfs_init(pdev);
 	pci_set_drvdata(pci, pdev);
 
 	ret = drm_dev_register(drm, 0);
 	if (ret)
 		return ret;
+	p2pgpu_debugfs_init(pdev);
 
 	drm_info(drm, "VRAM %llu MiB at bus %#llx, P2PDMA %s\n",
 		 pdev->vram_size >> 20, pdev->bar_bus_addr,
@@ -243,6 +249,6 @@ static struct pci_driver p2pgpu_pci_driver = {
 };
 module_pci_driver(p2pgpu_pci_driver);
 
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS("DMA_BUF");
 MODULE_DESCRIPTION("p2pgpu: PCI BAR VRAM exported as dma-bufs, peer-to-peer");
 MODULE_LICENSE("GPL");

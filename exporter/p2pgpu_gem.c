@@ -20,7 +20,7 @@
 
 static void p2pgpu_gem_free(struct drm_gem_object *obj)
 {
-	ttm_bo_put(&gem_to_p2pgpu_bo(obj)->tbo);
+	ttm_bo_fini(&gem_to_p2pgpu_bo(obj)->tbo);
 }
 
 static const struct drm_gem_object_funcs p2pgpu_gem_funcs = {

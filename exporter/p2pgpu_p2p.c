@@ -110,7 +110,7 @@ void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 
 	if (!attach->peer2peer)
 		reason = P2PGPU_REASON_IMPORTER_NO_P2P;
-	else if (!pdev->p2pdma || !IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY))
+	else if (!pdev->p2pdma || !P2PBUF_INVALIDATE_MAPPINGS)
 		reason = P2PGPU_REASON_KERNEL_NO_P2PDMA;
 	else if (!READ_ONCE(p2pgpu_param_p2p))
 		reason = P2PGPU_REASON_DISABLED_BY_PARAM;

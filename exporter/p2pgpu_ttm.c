@@ -124,7 +124,7 @@ bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo)
  * @bo: the BO, reserved
  *
  * Every dma-buf of the BO (the whole-buffer export and the range exports)
- * shares its dma_resv; dma_buf_move_notify() makes each dynamic importer
+ * shares its dma_resv; dma_buf_invalidate_mappings() makes each dynamic importer
  * drop its mapping and re-map on next use. CPU mappings need nothing here:
  * every dma-buf of a BO maps through the DRM device's address space at the
  * BO's fake offset (as drm_gem_dmabuf_export() arranges), which TTM zaps
@@ -138,9 +138,9 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 	dma_resv_assert_held(bo->tbo.base.resv);
 
 	if (bo->dmabuf)
-		dma_buf_move_notify(bo->dmabuf);
+		dma_buf_invalidate_mappings(bo->dmabuf);
 	list_for_each_entry(range, &bo->ranges, link)
-		dma_buf_move_notify(range->dmabuf);
+		dma_buf_invalidate_mappings(range->dmabuf);
 }
 
 /**
@@ -450,7 +450,7 @@ int p2pgpu_ttm_init(struct p2pgpu_device *pdev)
 
 	ret = ttm_device_init(&pdev->bdev, &p2pgpu_ttm_funcs, drm->dev,
 			      drm->anon_inode->i_mapping,
-			      drm->vma_offset_manager, false, false);
+			      drm->vma_offset_manager, 0);
 	if (ret)
 		return ret;
 

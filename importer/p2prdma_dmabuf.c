@@ -73,7 +73,7 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 
 static const struct dma_buf_attach_ops p2prdma_importer_ops = {
 	.allow_peer2peer = true,
-	.move_notify = p2prdma_move_notify,
+	.invalidate_mappings = p2prdma_move_notify,
 };
 
 /*

@@ -15,7 +15,7 @@
 
 #include "p2prdma.h"
 
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS("DMA_BUF");
 
 #define EDU_VENDOR_ID	0x1234
 #define EDU_DEVICE_ID	0x11e8

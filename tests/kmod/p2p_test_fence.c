@@ -245,6 +245,6 @@ static void __exit tf_exit(void)
 module_init(tf_init);
 module_exit(tf_exit);
 
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS("DMA_BUF");
 MODULE_DESCRIPTION("Test-only fences signalled from userspace");
 MODULE_LICENSE("GPL");

@@ -86,12 +86,12 @@ static void ti_move_notify(struct dma_buf_attachment *attach)
 
 static const struct dma_buf_attach_ops ti_ops_p2p = {
 	.allow_peer2peer = true,
-	.move_notify = ti_move_notify,
+	.invalidate_mappings = ti_move_notify,
 };
 
 static const struct dma_buf_attach_ops ti_ops_no_p2p = {
 	.allow_peer2peer = false,
-	.move_notify = ti_move_notify,
+	.invalidate_mappings = ti_move_notify,
 };
 
 static struct ti_slot *ti_slot_get(unsigned int id)
@@ -372,6 +372,6 @@ static void __exit ti_exit(void)
 module_init(ti_init);
 module_exit(ti_exit);
 
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS("DMA_BUF");
 MODULE_DESCRIPTION("Test-only dynamic dma-buf importer for the edu PCI device");
 MODULE_LICENSE("GPL");

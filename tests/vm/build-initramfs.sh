@@ -1,15 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-initramfs.sh OUT.cpio.gz [KERNEL_RELEASE]
+# build-initramfs.sh OUT.cpio.gz [KERNEL_RELEASE [MODROOT]]
 # A busybox initramfs whose /init (init.sh) mounts the host root over 9p.
 # With a Debian kernel release, the 9p/virtio modules that kernel builds as
-# modules are put in too (uncompressed, in dependency order).
+# modules (and virtio_pci, a module in 6.1) are put in too (uncompressed,
+# in dependency order), from
+# MODROOT/lib/modules (a kernel unpacked from its .debs) or /lib/modules.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(realpath -m "$1")
 mkdir -p "$(dirname "$out")"
 krel=${2:-}
+modroot=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -22,8 +25,8 @@ install -m 0755 "$here/init.sh" "$tmp/init"
 
 if [ -n "$krel" ]; then
 	: >"$tmp/modules/order"
-	for mod in 9pnet_virtio 9p; do
-		modprobe -S "$krel" --show-depends "$mod"
+	for mod in virtio_pci 9pnet_virtio 9p; do
+		modprobe ${modroot:+-d "$modroot"} -S "$krel" --show-depends "$mod"
 	done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' |
 		while read -r path; do
 			name=$(basename "$path")

@@ -13,8 +13,9 @@ build_modules() {
 	local flavor=$1 kdir=$2 dir=$build/kmod-$1
 	mkdir -p "$dir"
 	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' --exclude=modules.order --exclude=Module.symvers \
-		"$repo/Kbuild" "$repo/exporter" "$repo/importer" "$repo/uapi" \
-		"$repo/tests" "$dir/src/"
+		--exclude=generated \
+		"$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
+		"$repo/uapi" "$repo/tests" "$dir/src/"
 	rm -f "$dir"/*.ko
 	if ! make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
 		>"$dir/build.log" 2>&1; then

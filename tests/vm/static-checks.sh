@@ -53,7 +53,8 @@ run_check() {
 run_check sparse '(warning|error):' \
 	make -s -C "$kdir" M="$src" C=2 P2PBUF_TEST_MODULES=m modules
 
-files=$(cd "$src" && ls exporter/*.[ch] importer/*.[ch] tests/kmod/*.c 2>/dev/null |
+files=$(cd "$src" && ls exporter/*.[ch] importer/*.[ch] tests/kmod/*.c \
+	compat/*.h compat/include/drm/ttm/*.h 2>/dev/null |
 	grep -v '\.mod\.c$')
 # checkpatch exits 1 on any finding; one of its lines must then say which.
 checkpatch_all() {
