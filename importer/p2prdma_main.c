@@ -226,6 +226,12 @@ static int p2prdma_ioctl_dereg_mr(struct p2prdma_file *pfile,
 		return -EFAULT;
 	if (args.pad)
 		return -EINVAL;
+	/*
+	 * 0 is never a handle, and erasing index 0 of an XA_FLAGS_ALLOC1
+	 * array would make it allocatable: the next region would get 0.
+	 */
+	if (!args.handle)
+		return -ENOENT;
 	mr = xa_erase(&pfile->regions, args.handle);
 	if (!mr)
 		return -ENOENT;
