@@ -43,7 +43,7 @@ SPLAT_PATTERNS = [
     r"DEBUG_LOCKS_WARN_ON",
     r"INFO: possible",
     r"INFO: task .* blocked for more than",
-    r"DMA-API: (?!preallocated|debugging enabled)",
+    r"DMA-API: (?!preallocated|debugging enabled|debugging disabled on kernel command line)",
     r"unreferenced object 0x",
     r"sleeping function called from invalid context",
     r"DMAR: \[DMA (Read|Write)",
