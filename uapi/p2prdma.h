@@ -142,6 +142,9 @@ struct p2prdma_query_mr {
 	__u32 sg_entries;
 };
 
+/* the longest a transfer may take, in p2prdma_transfer.timeout_ms */
+#define P2PRDMA_TRANSFER_MAX_TIMEOUT_MS	60000u
+
 /**
  * struct p2prdma_transfer - copy bytes from one region to another by DMA
  * @dst_handle: [in] destination region key.
@@ -183,8 +186,6 @@ struct p2prdma_query_mr {
  * done); -EIO the device is still busy with a DMA that outlived an earlier
  * transfer.
  */
-#define P2PRDMA_TRANSFER_MAX_TIMEOUT_MS	60000u
-
 struct p2prdma_transfer {
 	__u32 dst_handle;
 	__u32 src_handle;
