@@ -33,7 +33,7 @@ IGT_SRCS := $(wildcard tests/igt/*.c)
 IGT_BINS := $(patsubst tests/igt/%.c,$(BUILD)/igt/%,$(IGT_SRCS))
 
 .PHONY: all modules userspace tests check soak demo bench clean deps install \
-	install-modules install-headers install-userspace dkms dkms-source
+	install-modules install-headers install-userspace install-udev dkms dkms-source
 
 all: modules userspace tests
 
@@ -91,10 +91,14 @@ bench: deps
 	$(MAKE) userspace
 	tests/vm/bench.sh
 
-install: install-modules install-headers install-userspace
+install: install-modules install-headers install-userspace install-udev
 
 install-modules: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+# /dev/p2prdma* to group "rdma" (README: Who may use the NIC)
+install-udev:
+	install -D -m 0644 udev/70-p2prdma.rules $(DESTDIR)/etc/udev/rules.d/70-p2prdma.rules
 
 install-headers:
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/include/p2pbuf uapi/p2pgpu_drm.h uapi/p2prdma.h

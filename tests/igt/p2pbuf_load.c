@@ -99,7 +99,12 @@ static bool driver_bound(const char *driver, const char *vendor,
 	return found;
 }
 
-/* the first PCI device with this vendor:device, as "DDDD:BB:DD.F" */
+/*
+ * The last PCI device (by address) with this vendor:device, as
+ * "DDDD:BB:DD.F": in multi that is the root-port pair's, so the pair behind
+ * the switch keeps the first card and p2prdma0 that later tests expect
+ * (a device rebound under an open file comes back under a new number).
+ */
 static bool find_device(const char *vendor, const char *device, char *bdf,
 			size_t len)
 {
@@ -110,7 +115,7 @@ static bool find_device(const char *vendor, const char *device, char *bdf,
 	FILE *f;
 
 	igt_assert(dir);
-	while (!found && (de = readdir(dir))) {
+	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
@@ -131,7 +136,8 @@ static bool find_device(const char *vendor, const char *device, char *bdf,
 		if (!fgets(d, sizeof(d), f))
 			d[0] = 0;
 		fclose(f);
-		if (!strncmp(v, vendor, 6) && !strncmp(d, device, 6)) {
+		if (!strncmp(v, vendor, 6) && !strncmp(d, device, 6) &&
+		    (!found || strcmp(de->d_name, bdf) > 0)) {
 			snprintf(bdf, len, "%s", de->d_name);
 			found = true;
 		}

@@ -42,6 +42,39 @@ struct vbuf {
 	size_t size;
 };
 
+/*
+ * The p2pgpu device with the lowest PCI address. In multi that is the GPU
+ * behind the switch with p2prdma0 (tests/vm/topologies.sh), whichever card
+ * number it has: a GPU re-bound under an open file comes back under a new
+ * one.
+ */
+static int open_first_gpu_by_address(void)
+{
+	drmDevicePtr devs[16], best = NULL;
+	int n = drmGetDevices2(0, devs, 16), fd = -1;
+
+	for (int i = 0; i < n; i++) {
+		drmPciBusInfoPtr b = devs[i]->businfo.pci;
+
+		if (devs[i]->bustype != DRM_BUS_PCI ||
+		    devs[i]->deviceinfo.pci->vendor_id != 0x1af4 ||
+		    devs[i]->deviceinfo.pci->device_id != 0x1110 ||
+		    !(devs[i]->available_nodes & (1 << DRM_NODE_PRIMARY)))
+			continue;
+		if (!best || b->domain < best->businfo.pci->domain ||
+		    (b->domain == best->businfo.pci->domain &&
+		     (b->bus << 8 | b->dev << 3 | b->func) <
+		     (best->businfo.pci->bus << 8 | best->businfo.pci->dev << 3 |
+		      best->businfo.pci->func)))
+			best = devs[i];
+	}
+	if (best)
+		fd = open(best->nodes[DRM_NODE_PRIMARY], O_RDWR | O_CLOEXEC);
+	if (n > 0)
+		drmFreeDevices(devs, n);
+	return fd;
+}
+
 static uint32_t live_regions(int f)
 {
 	struct p2prdma_device_info info = {};
@@ -195,7 +228,7 @@ igt_main
 		fd = open("/dev/p2prdma0", O_RDWR);
 		igt_require_f(fd >= 0, "no /dev/p2prdma0\n");
 		base = live_regions(fd);
-		gpu = __drm_open_driver(DRIVER_ANY);
+		gpu = open_first_gpu_by_address();
 		igt_require_f(gpu >= 0, "no p2pgpu device\n");
 		igt_require_f(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY,
 				       &dq) == 0,
