@@ -59,6 +59,22 @@ static void unload_module(const char *name)
 	igt_assert(!module_loaded(name));
 }
 
+/* reads the first line of @dir/@attr (a PCI ID such as "0x1af4") */
+static bool read_id(const char *dir, const char *attr, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	return ok;
+}
+
 /* Whether @driver is bound to a PCI device with this vendor and device ID. */
 static bool driver_bound(const char *driver, const char *vendor,
 			 const char *device)
@@ -73,27 +89,14 @@ static bool driver_bound(const char *driver, const char *vendor,
 	if (!dir)
 		return false;
 	while ((de = readdir(dir)) && !found) {
-		FILE *f;
-
 		if (!strchr(de->d_name, ':'))
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s/vendor",
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s",
 			 driver, de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		found = fgets(buf, sizeof(buf), f) && !strncmp(buf, vendor, 6);
-		fclose(f);
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s/device",
-			 driver, de->d_name);
-		f = fopen(path, "r");
-		if (!f) {
-			found = false;
-			continue;
-		}
-		found = found && fgets(buf, sizeof(buf), f) &&
+		found = read_id(path, "vendor", buf, sizeof(buf)) &&
+			!strncmp(buf, vendor, 6) &&
+			read_id(path, "device", buf, sizeof(buf)) &&
 			!strncmp(buf, device, 6);
-		fclose(f);
 	}
 	closedir(dir);
 	return found;
@@ -112,30 +115,16 @@ static bool find_device(const char *vendor, const char *device, char *bdf,
 	struct dirent *de;
 	bool found = false;
 	DIR *dir = opendir("/sys/bus/pci/devices");
-	FILE *f;
 
 	igt_assert(dir);
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s",
 			 de->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		if (!read_id(path, "vendor", v, sizeof(v)) ||
+		    !read_id(path, "device", d, sizeof(d)))
 			continue;
-		v[0] = 0;
-		if (!fgets(v, sizeof(v), f))
-			v[0] = 0;
-		fclose(f);
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-			 de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		d[0] = 0;
-		if (!fgets(d, sizeof(d), f))
-			d[0] = 0;
-		fclose(f);
 		if (!strncmp(v, vendor, 6) && !strncmp(d, device, 6) &&
 		    (!found || strcmp(de->d_name, bdf) > 0)) {
 			snprintf(bdf, len, "%s", de->d_name);

@@ -85,6 +85,23 @@ static void migrate(uint32_t handle, uint32_t placement)
 	igt_assert_eq(__p2p_migrate(gpu, handle, placement), 0);
 }
 
+/* exports [RANGE_OFF, +RANGE_LEN) of @handle and maps it read-only */
+static uint8_t *map_range(uint32_t handle, int *fd)
+{
+	struct drm_p2pgpu_gem_export_range r = {
+		.handle = handle, .offset = RANGE_OFF, .length = RANGE_LEN,
+		.flags = DRM_CLOEXEC | DRM_RDWR,
+	};
+	uint8_t *map;
+
+	igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r),
+		      0);
+	map = mmap(NULL, RANGE_LEN, PROT_READ, MAP_SHARED, r.fd, 0);
+	igt_assert(map != MAP_FAILED);
+	*fd = r.fd;
+	return map;
+}
+
 /*
  * A buffer mapped through @map (GEM, PRIME or range) follows its buffer:
  * after a move its pages fault again and show what was written in the new
@@ -169,22 +186,16 @@ igt_main
 
 	igt_subtest("range-mmap-follows-move") {
 		uint32_t h = p2p_create(gpu, LARGE, P2PGPU_PLACEMENT_VRAM);
-		struct drm_p2pgpu_gem_export_range r = {
-			.handle = h, .offset = RANGE_OFF, .length = RANGE_LEN,
-			.flags = DRM_CLOEXEC | DRM_RDWR,
-		};
+		int range_fd;
 		uint8_t *gem = p2p_gem_mmap(gpu, h, LARGE);
 		uint8_t *map;
 
-		igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE,
-					  &r), 0);
-		map = mmap(NULL, RANGE_LEN, PROT_READ, MAP_SHARED, r.fd, 0);
-		igt_assert(map != MAP_FAILED);
+		map = map_range(h, &range_fd);
 		follows_move(map, gem, RANGE_OFF, RANGE_LEN, h,
 			     "range dma-buf mapping");
 		munmap(map, RANGE_LEN);
 		/* the range's mapping outlives neither its file nor a move */
-		close(r.fd);
+		close(range_fd);
 		migrate(h, P2PGPU_PLACEMENT_SYSTEM);
 		munmap(gem, LARGE);
 		p2pgpu_gem_close(gpu, h);
@@ -193,19 +204,13 @@ igt_main
 	igt_describe("a range dma-buf mapping split by munmap and inherited by fork stays the BO's (TTM's vm_open)");
 	igt_subtest("range-mmap-split-and-fork") {
 		uint32_t h = p2p_create(gpu, LARGE, P2PGPU_PLACEMENT_VRAM);
-		struct drm_p2pgpu_gem_export_range r = {
-			.handle = h, .offset = RANGE_OFF, .length = RANGE_LEN,
-			.flags = DRM_CLOEXEC | DRM_RDWR,
-		};
+		int range_fd;
 		uint8_t *gem = p2p_gem_mmap(gpu, h, LARGE);
 		uint8_t *map;
 		pid_t pid;
 		int status;
 
-		igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE,
-					  &r), 0);
-		map = mmap(NULL, RANGE_LEN, PROT_READ, MAP_SHARED, r.fd, 0);
-		igt_assert(map != MAP_FAILED);
+		map = map_range(h, &range_fd);
 		fill(gem, LARGE, 4, 0);
 		/* two VMAs of one mapping, each opened through TTM's vm_open */
 		igt_assert_eq(munmap(map + pg, pg), 0);
@@ -227,7 +232,7 @@ igt_main
 			       RANGE_OFF + 2 * pg, "split range mapping");
 		munmap(map, pg);
 		munmap(map + 2 * pg, RANGE_LEN - 2 * pg);
-		close(r.fd);
+		close(range_fd);
 		munmap(gem, LARGE);
 		p2pgpu_gem_close(gpu, h);
 	}
