@@ -17,7 +17,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.12.*-amd64))))
 
 BUILD := $(CURDIR)/build
-VERSION := 0.1
+VERSION := 0.2.0
 PREFIX ?= /usr/local
 DKMS_SRC := $(DESTDIR)/usr/src/p2pbuf-$(VERSION)
 CC ?= gcc

@@ -22,13 +22,79 @@
 
 #define P2PBUF_EXPORT __attribute__((visibility("default")))
 
+#ifndef P2PBUF_VERSION_STR
+#error "P2PBUF_VERSION_STR comes from VERSION in the top-level Makefile"
+#endif
+
+/*
+ * The sizes of the caller-allocated structures as SONAME 0 first shipped
+ * them: what the functions without _ex fill, and the least an _ex caller
+ * must pass. When a structure grows, these stay.
+ */
+#define GPU_INFO_SIZE_V0	72
+#define NIC_INFO_SIZE_V0	28
+#define BO_STATE_SIZE_V0	40
+#define PROBE_SIZE_V0		72
+_Static_assert(sizeof(struct p2pbuf_gpu_info) >= GPU_INFO_SIZE_V0, "gpu_info shrank");
+_Static_assert(sizeof(struct p2pbuf_nic_info) >= NIC_INFO_SIZE_V0, "nic_info shrank");
+_Static_assert(sizeof(struct p2pbuf_bo_state) >= BO_STATE_SIZE_V0, "bo_state shrank");
+_Static_assert(sizeof(struct p2pbuf_probe) >= PROBE_SIZE_V0, "probe shrank");
+_Static_assert(sizeof(struct p2pbuf_gpu_desc) == 112, "gpu_desc stride is ABI");
+_Static_assert(sizeof(struct p2pbuf_nic_desc) == 112, "nic_desc stride is ABI");
+
+/*
+ * Copies the library's full @src (@src_size bytes, whose first u32 is the
+ * size field) into the caller's @dst of @dst_size bytes: as much as both
+ * know, the rest of the caller's zeroed, and the size field says how much
+ * was filled.
+ */
+static int fill_sized(void *dst, size_t dst_size, void *src, size_t src_size,
+		      size_t min_size)
+{
+	size_t n = dst_size < src_size ? dst_size : src_size;
+	uint32_t filled = (uint32_t)n;
+
+	if (!dst || dst_size < min_size)
+		return -EINVAL;
+	memcpy(src, &filled, sizeof(filled));
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, n);
+	return 0;
+}
+
+P2PBUF_EXPORT const char *p2pbuf_version(void)
+{
+	return P2PBUF_VERSION_STR;
+}
+
 /* ------------------------------------------------------------------ */
 /* Errors and explanations                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * strerror_r() in whichever form the libc declares: GNU (glibc, with
+ * _GNU_SOURCE) returns the text, XSI (musl, POSIX) fills the buffer.
+ * strerrordesc_np() would need glibc 2.32.
+ */
+static const char *libc_strerror(int err)
+{
+	static __thread char buf[128];
+	const char *s;
+
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+	s = strerror_r(err, buf, sizeof(buf));
+#else
+	s = strerror_r(err, buf, sizeof(buf)) ? NULL : buf;
+#endif
+	if (!s || !*s || !strncmp(s, "Unknown error", 13)) {
+		snprintf(buf, sizeof(buf), "unknown error code %d", err);
+		s = buf;
+	}
+	return s;
+}
+
 P2PBUF_EXPORT const char *p2pbuf_strerror(int err)
 {
-	const char *s;
 
 	if (err < 0)
 		err = -err;
@@ -54,10 +120,10 @@ P2PBUF_EXPORT const char *p2pbuf_strerror(int err)
 	case 529: return "iocb queued, will get completion event (EIOCBQUEUED, kernel-internal)";
 	case 530: return "conflict with recalled state (ERECALLCONFLICT, kernel-internal)";
 	case 531: return "NFS file lock reclaim refused (ENOGRACE, kernel-internal)";
+	case EPROTO: return "protocol error (from an open: the driver's interface version is not the one this libp2pbuf speaks, P2PBUF_DRM_MAJOR)";
 	default: break;
 	}
-	s = strerrordesc_np(err);
-	return s ? s : "unknown error code";
+	return libc_strerror(err);
 }
 
 P2PBUF_EXPORT const char *p2pbuf_reason_str(uint32_t reason)
@@ -174,6 +240,30 @@ P2PBUF_EXPORT void p2pbuf_pci_addr(char buf[P2PBUF_PCI_ADDR_LEN],
 		 domain & 0xffff, bus & 0xff, (devfn >> 3) & 0x1f, devfn & 7);
 }
 
+P2PBUF_EXPORT int p2pbuf_pci_parse(const char *s, char out[P2PBUF_PCI_ADDR_LEN])
+{
+	unsigned int dom = 0, bus, dev, fn;
+	int n = -1;
+
+	if (!s || !out)
+		return -EINVAL;
+	if (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) != 4 ||
+	    s[n]) {
+		dom = 0;
+		n = -1;
+		if (sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) != 3 || s[n])
+			return -EINVAL;
+	}
+	/* sscanf's %x takes signs and 0x: only hex digits are an address */
+	for (n = 0; s[n]; n++)
+		if (!strchr("0123456789abcdefABCDEF:.", s[n]))
+			return -EINVAL;
+	if (dev > 0x1f || fn > 7)
+		return -EINVAL;
+	p2pbuf_pci_addr(out, dom, bus, (dev << 3) | fn);
+	return 0;
+}
+
 static void copy_str(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
@@ -203,7 +293,8 @@ struct gpu_found {
 	char primary[P2PBUF_PATH_LEN];
 };
 
-static int is_p2pgpu(const char *node)
+/* 1 and the driver's version if @node is a p2pgpu device, else 0. */
+static int is_p2pgpu(const char *node, struct p2pbuf_gpu_desc *d)
 {
 	drmVersionPtr v;
 	int fd, ok;
@@ -213,14 +304,30 @@ static int is_p2pgpu(const char *node)
 		return 0;
 	v = drmGetVersion(fd);
 	ok = v && v->name && !strcmp(v->name, "p2pgpu");
+	if (ok) {
+		d->drv_major = v->version_major;
+		d->drv_minor = v->version_minor;
+	}
 	drmFreeVersion(v);
 	close(fd);
 	return ok;
 }
 
-/* Enumerate: fills up to @max entries of @out; returns the total count. */
+static int cmp_gpu(const void *a, const void *b)
+{
+	const struct gpu_found *x = a, *y = b;
+
+	return strcmp(x->d.pci, y->d.pci);
+}
+
+/*
+ * Enumerate, in PCI address order (libdrm returns them in the order of
+ * /dev/dri, which follows probe order, not the bus): fills up to @max
+ * entries of @out; returns the total count.
+ */
 static int gpu_enum(struct gpu_found *out, int max)
 {
+	struct gpu_found *all;
 	drmDevicePtr *devs;
 	int n, i, found = 0;
 
@@ -235,6 +342,12 @@ static int gpu_enum(struct gpu_found *out, int max)
 		free(devs);
 		return n == -ENODEV || n == -ENOENT ? 0 : n;
 	}
+	all = calloc(n ? n : 1, sizeof(*all));
+	if (!all) {
+		drmFreeDevices(devs, n);
+		free(devs);
+		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
 		drmDevicePtr d = devs[i];
 		const char *render = NULL, *primary = NULL;
@@ -246,21 +359,23 @@ static int gpu_enum(struct gpu_found *out, int max)
 			primary = d->nodes[DRM_NODE_PRIMARY];
 		if (!render && !primary)
 			continue;
-		if (!is_p2pgpu(render ? render : primary))
-			continue;
 		memset(&g, 0, sizeof(g));
+		if (!is_p2pgpu(render ? render : primary, &g.d))
+			continue;
 		copy_str(g.d.node, sizeof(g.d.node), render ? render : primary);
 		copy_str(g.primary, sizeof(g.primary), primary);
 		if (d->bustype == DRM_BUS_PCI && d->businfo.pci)
 			snprintf(g.d.pci, sizeof(g.d.pci), "%04x:%02x:%02x.%x",
 				 d->businfo.pci->domain, d->businfo.pci->bus,
 				 d->businfo.pci->dev, d->businfo.pci->func);
-		if (found < max)
-			out[found] = g;
-		found++;
+		all[found++] = g;
 	}
 	drmFreeDevices(devs, n);
 	free(devs);
+	qsort(all, found, sizeof(*all), cmp_gpu);
+	for (i = 0; i < found && i < max; i++)
+		out[i] = all[i];
+	free(all);
 	return found;
 }
 
@@ -289,13 +404,24 @@ static int gpu_query(int fd, struct drm_p2pgpu_device_query *q)
 	return drm_ioctl(fd, DRM_IOCTL_P2PGPU_DEVICE_QUERY, q);
 }
 
+/* 0 for a p2pgpu of our interface, -ENODEV not p2pgpu, -EPROTO another major. */
+static int check_driver(int fd)
+{
+	drmVersionPtr v = drmGetVersion(fd);
+	int ret = -ENODEV;
+
+	if (v && v->name && !strcmp(v->name, "p2pgpu"))
+		ret = v->version_major == P2PBUF_DRM_MAJOR ? 0 : -EPROTO;
+	drmFreeVersion(v);
+	return ret;
+}
+
 static int gpu_open_node(const char *node, const char *fallback,
 			 struct p2pbuf_gpu **out)
 {
 	struct drm_p2pgpu_device_query q;
 	struct p2pbuf_gpu *gpu;
-	drmVersionPtr v;
-	int fd, ret, ok;
+	int fd, ret;
 
 	if (!node || !out)
 		return -EINVAL;
@@ -303,12 +429,10 @@ static int gpu_open_node(const char *node, const char *fallback,
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	v = drmGetVersion(fd);
-	ok = v && v->name && !strcmp(v->name, "p2pgpu");
-	drmFreeVersion(v);
-	if (!ok) {
+	ret = check_driver(fd);
+	if (ret) {
 		close(fd);
-		return -ENODEV;
+		return ret;
 	}
 	ret = gpu_query(fd, &q);
 	if ((ret == -EACCES || ret == -EPERM) && fallback && *fallback) {
@@ -373,6 +497,67 @@ P2PBUF_EXPORT int p2pbuf_gpu_open(int index, struct p2pbuf_gpu **out)
 	return ret;
 }
 
+P2PBUF_EXPORT int p2pbuf_gpu_open_pci(const char *pci, struct p2pbuf_gpu **out)
+{
+	char want[P2PBUF_PCI_ADDR_LEN];
+	struct gpu_found *all;
+	int n, i, ret = -ENODEV;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (p2pbuf_pci_parse(pci, want))
+		return -EINVAL;
+	n = gpu_enum(NULL, 0);
+	if (n <= 0)
+		return n < 0 ? n : -ENODEV;
+	all = calloc(n, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	n = gpu_enum(all, n);
+	for (i = 0; i < n; i++)
+		if (!strcmp(all[i].d.pci, want)) {
+			ret = gpu_open_node(all[i].d.node, all[i].primary, out);
+			break;
+		}
+	free(all);
+	return ret;
+}
+
+P2PBUF_EXPORT int p2pbuf_gpu_open_fd(int fd, struct p2pbuf_gpu **out)
+{
+	struct drm_p2pgpu_device_query q;
+	struct p2pbuf_gpu *gpu;
+	char *name;
+	int dup, ret;
+
+	if (!out || fd < 0)
+		return -EINVAL;
+	*out = NULL;
+	ret = check_driver(fd);
+	if (ret)
+		return ret;
+	ret = gpu_query(fd, &q);
+	if (ret)
+		return ret;
+	gpu = calloc(1, sizeof(*gpu));
+	if (!gpu)
+		return -ENOMEM;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0) {
+		ret = -errno;
+		free(gpu);
+		return ret;
+	}
+	gpu->fd = dup;
+	name = drmGetDeviceNameFromFd2(dup);
+	copy_str(gpu->node, sizeof(gpu->node), name);
+	free(name);
+	p2pbuf_pci_addr(gpu->pci, q.pci_domain, q.pci_bus, q.pci_devfn);
+	*out = gpu;
+	return 0;
+}
+
 P2PBUF_EXPORT void p2pbuf_gpu_close(struct p2pbuf_gpu *gpu)
 {
 	if (!gpu)
@@ -381,26 +566,41 @@ P2PBUF_EXPORT void p2pbuf_gpu_close(struct p2pbuf_gpu *gpu)
 	free(gpu);
 }
 
-P2PBUF_EXPORT int p2pbuf_gpu_info(struct p2pbuf_gpu *gpu,
-				  struct p2pbuf_gpu_info *info)
+P2PBUF_EXPORT int p2pbuf_gpu_info_ex(struct p2pbuf_gpu *gpu,
+				     struct p2pbuf_gpu_info *info,
+				     size_t info_size)
 {
 	struct drm_p2pgpu_device_query q;
+	struct p2pbuf_gpu_info all;
+	drmVersionPtr v;
 	int ret;
 
-	if (!gpu || !info)
+	if (!gpu || !info || info_size < GPU_INFO_SIZE_V0)
 		return -EINVAL;
 	ret = gpu_query(gpu->fd, &q);
 	if (ret)
 		return ret;
-	memset(info, 0, sizeof(*info));
-	p2pbuf_pci_addr(info->pci, q.pci_domain, q.pci_bus, q.pci_devfn);
-	info->vram_size = q.vram_size;
-	info->vram_used = q.vram_used;
-	info->vram_pinned = q.vram_pinned;
-	info->vram_pin_limit = q.vram_pin_limit;
-	info->bar_bus_addr = q.bar_bus_addr;
-	info->caps = q.caps;
-	return 0;
+	memset(&all, 0, sizeof(all));
+	p2pbuf_pci_addr(all.pci, q.pci_domain, q.pci_bus, q.pci_devfn);
+	all.vram_size = q.vram_size;
+	all.vram_used = q.vram_used;
+	all.vram_pinned = q.vram_pinned;
+	all.vram_pin_limit = q.vram_pin_limit;
+	all.bar_bus_addr = q.bar_bus_addr;
+	all.caps = q.caps;
+	v = drmGetVersion(gpu->fd);
+	if (v) {
+		all.drv_major = v->version_major;
+		all.drv_minor = v->version_minor;
+	}
+	drmFreeVersion(v);
+	return fill_sized(info, info_size, &all, sizeof(all), GPU_INFO_SIZE_V0);
+}
+
+P2PBUF_EXPORT int p2pbuf_gpu_info(struct p2pbuf_gpu *gpu,
+				  struct p2pbuf_gpu_info *info)
+{
+	return p2pbuf_gpu_info_ex(gpu, info, GPU_INFO_SIZE_V0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -433,6 +633,41 @@ P2PBUF_EXPORT int p2pbuf_bo_create(struct p2pbuf_gpu *gpu, uint64_t size,
 	q.handle = c.handle;
 	if (!drm_ioctl(gpu->fd, DRM_IOCTL_P2PGPU_GEM_QUERY, &q) && q.size)
 		bo->size = q.size;
+	*out = bo;
+	return 0;
+}
+
+P2PBUF_EXPORT int p2pbuf_bo_import(struct p2pbuf_gpu *gpu, int dmabuf_fd,
+				   struct p2pbuf_bo **out)
+{
+	struct drm_p2pgpu_gem_query q;
+	struct p2pbuf_bo *bo;
+	uint32_t handle;
+	off_t end;
+
+	if (!gpu || !out || dmabuf_fd < 0)
+		return -EINVAL;
+	*out = NULL;
+	bo = calloc(1, sizeof(*bo));
+	if (!bo)
+		return -ENOMEM;
+	if (drmPrimeFDToHandle(gpu->fd, dmabuf_fd, &handle)) {
+		int ret = errno ? -errno : -EIO;
+
+		free(bo);
+		return ret;
+	}
+	bo->gpu = gpu;
+	bo->handle = handle;
+	memset(&q, 0, sizeof(q));
+	q.handle = handle;
+	if (!drm_ioctl(gpu->fd, DRM_IOCTL_P2PGPU_GEM_QUERY, &q) && q.size) {
+		bo->size = q.size;
+	} else {
+		/* a dma-buf's size is its file's size */
+		end = lseek(dmabuf_fd, 0, SEEK_END);
+		bo->size = end > 0 ? (uint64_t)end : 0;
+	}
 	*out = bo;
 	return 0;
 }
@@ -484,16 +719,17 @@ P2PBUF_EXPORT int p2pbuf_bo_mmap(struct p2pbuf_bo *bo, void **ptr)
 	return 0;
 }
 
-P2PBUF_EXPORT int p2pbuf_bo_query(struct p2pbuf_bo *bo,
-				  struct p2pbuf_bo_state *st,
-				  struct drm_p2pgpu_attachment_info *att,
-				  unsigned int *n)
+P2PBUF_EXPORT int p2pbuf_bo_query_ex(struct p2pbuf_bo *bo,
+				     struct p2pbuf_bo_state *st, size_t st_size,
+				     struct drm_p2pgpu_attachment_info *att,
+				     unsigned int *n)
 {
 	struct drm_p2pgpu_gem_query q;
+	struct p2pbuf_bo_state all;
 	unsigned int cap = n ? *n : 0;
 	int ret;
 
-	if (!bo || (cap && !att))
+	if (!bo || (cap && !att) || (st && st_size < BO_STATE_SIZE_V0))
 		return -EINVAL;
 	memset(&q, 0, sizeof(q));
 	q.handle = bo->handle;
@@ -507,14 +743,24 @@ P2PBUF_EXPORT int p2pbuf_bo_query(struct p2pbuf_bo *bo,
 	if (n)
 		*n = q.num_attachments < cap ? q.num_attachments : cap;
 	if (st) {
-		st->size = q.size;
-		st->placement = q.placement;
-		st->flags = q.flags;
-		st->move_count = q.move_count;
-		st->requested = q.requested;
-		st->num_attachments = q.num_attachments;
+		memset(&all, 0, sizeof(all));
+		all.size = q.size;
+		all.placement = q.placement;
+		all.flags = q.flags;
+		all.move_count = q.move_count;
+		all.requested = q.requested;
+		all.num_attachments = q.num_attachments;
+		fill_sized(st, st_size, &all, sizeof(all), BO_STATE_SIZE_V0);
 	}
 	return 0;
+}
+
+P2PBUF_EXPORT int p2pbuf_bo_query(struct p2pbuf_bo *bo,
+				  struct p2pbuf_bo_state *st,
+				  struct drm_p2pgpu_attachment_info *att,
+				  unsigned int *n)
+{
+	return p2pbuf_bo_query_ex(bo, st, BO_STATE_SIZE_V0, att, n);
 }
 
 P2PBUF_EXPORT int p2pbuf_bo_find_attachment(struct p2pbuf_bo *bo,
@@ -749,6 +995,33 @@ P2PBUF_EXPORT int p2pbuf_nic_open(int index, struct p2pbuf_nic **out)
 	return ret;
 }
 
+P2PBUF_EXPORT int p2pbuf_nic_open_pci(const char *pci, struct p2pbuf_nic **out)
+{
+	char want[P2PBUF_PCI_ADDR_LEN];
+	struct p2pbuf_nic_desc *all;
+	int n, i, ret = -ENODEV;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (p2pbuf_pci_parse(pci, want))
+		return -EINVAL;
+	n = p2pbuf_nic_list(NULL, 0);
+	if (n <= 0)
+		return n < 0 ? n : -ENODEV;
+	all = calloc(n, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	n = p2pbuf_nic_list(all, n);
+	for (i = 0; i < n; i++)
+		if (!strcmp(all[i].pci, want)) {
+			ret = p2pbuf_nic_open_path(all[i].node, out);
+			break;
+		}
+	free(all);
+	return ret;
+}
+
 P2PBUF_EXPORT void p2pbuf_nic_close(struct p2pbuf_nic *nic)
 {
 	if (!nic)
@@ -757,28 +1030,46 @@ P2PBUF_EXPORT void p2pbuf_nic_close(struct p2pbuf_nic *nic)
 	free(nic);
 }
 
-P2PBUF_EXPORT int p2pbuf_nic_info(struct p2pbuf_nic *nic,
-				  struct p2pbuf_nic_info *info)
+P2PBUF_EXPORT int p2pbuf_nic_info_ex(struct p2pbuf_nic *nic,
+				     struct p2pbuf_nic_info *info,
+				     size_t info_size)
 {
 	struct p2prdma_device_info di;
+	struct p2pbuf_nic_info all;
 	int ret;
 
-	if (!nic || !info)
+	if (!nic || !info || info_size < NIC_INFO_SIZE_V0)
 		return -EINVAL;
 	ret = nic_devinfo(nic->fd, &di);
 	if (ret)
 		return ret;
-	memset(info, 0, sizeof(*info));
-	p2pbuf_pci_addr(info->pci, di.pci_domain, di.pci_bus, di.pci_devfn);
-	info->dma_mask_bits = di.dma_mask_bits;
-	info->live_regions = di.live_regions;
-	return 0;
+	memset(&all, 0, sizeof(all));
+	p2pbuf_pci_addr(all.pci, di.pci_domain, di.pci_bus, di.pci_devfn);
+	all.dma_mask_bits = di.dma_mask_bits;
+	all.live_regions = di.live_regions;
+	return fill_sized(info, info_size, &all, sizeof(all), NIC_INFO_SIZE_V0);
+}
+
+P2PBUF_EXPORT int p2pbuf_nic_info(struct p2pbuf_nic *nic,
+				  struct p2pbuf_nic_info *info)
+{
+	return p2pbuf_nic_info_ex(nic, info, NIC_INFO_SIZE_V0);
 }
 
 P2PBUF_EXPORT int p2pbuf_nic_reg_dmabuf(struct p2pbuf_nic *nic, int dmabuf_fd,
 					uint64_t offset, uint64_t length,
 					uint32_t access, uint32_t flags,
 					uint32_t *handle)
+{
+	return p2pbuf_nic_reg_dmabuf_iova(nic, dmabuf_fd, offset, length,
+					  offset, access, flags, handle);
+}
+
+P2PBUF_EXPORT int p2pbuf_nic_reg_dmabuf_iova(struct p2pbuf_nic *nic,
+					     int dmabuf_fd, uint64_t offset,
+					     uint64_t length, uint64_t iova,
+					     uint32_t access, uint32_t flags,
+					     uint32_t *handle)
 {
 	struct p2prdma_reg_dmabuf_mr r;
 	int ret;
@@ -790,7 +1081,7 @@ P2PBUF_EXPORT int p2pbuf_nic_reg_dmabuf(struct p2pbuf_nic *nic, int dmabuf_fd,
 	r.access = access;
 	r.offset = offset;
 	r.length = length;
-	r.iova = offset;
+	r.iova = iova;
 	r.flags = flags;
 	ret = nic_ioctl(nic->fd, P2PRDMA_IOCTL_REG_DMABUF_MR, &r);
 	if (!ret)
@@ -976,6 +1267,9 @@ P2PBUF_EXPORT ssize_t p2pbuf_recv_fd(int sock, int *fd, void *data, size_t len)
 /* Probe                                                                 */
 /* ------------------------------------------------------------------ */
 
+static int probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+		      struct p2pbuf_probe *res);
+
 static uint8_t probe_byte(size_t i)
 {
 	return (uint8_t)((i * 131u + 0x5a) ^ (i >> 8));
@@ -984,6 +1278,27 @@ static uint8_t probe_byte(size_t i)
 P2PBUF_EXPORT int p2pbuf_probe_pair(struct p2pbuf_gpu *gpu,
 				    struct p2pbuf_nic *nic,
 				    struct p2pbuf_probe *res)
+{
+	return p2pbuf_probe_pair_ex(gpu, nic, res, PROBE_SIZE_V0);
+}
+
+P2PBUF_EXPORT int p2pbuf_probe_pair_ex(struct p2pbuf_gpu *gpu,
+				       struct p2pbuf_nic *nic,
+				       struct p2pbuf_probe *out,
+				       size_t out_size)
+{
+	struct p2pbuf_probe all, *res = &all;
+	int ret;
+
+	if (!gpu || !nic || !out || out_size < PROBE_SIZE_V0)
+		return -EINVAL;
+	ret = probe_pair(gpu, nic, res);
+	fill_sized(out, out_size, &all, sizeof(all), PROBE_SIZE_V0);
+	return ret;
+}
+
+static int probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+		      struct p2pbuf_probe *res)
 {
 	const size_t len = 4096;
 	struct drm_p2pgpu_attachment_info att;
@@ -995,8 +1310,6 @@ P2PBUF_EXPORT int p2pbuf_probe_pair(struct p2pbuf_gpu *gpu,
 	void *p;
 	size_t i;
 
-	if (!gpu || !nic || !res)
-		return -EINVAL;
 	memset(res, 0, sizeof(*res));
 	res->distance = -1;
 

@@ -43,8 +43,34 @@
 extern "C" {
 #endif
 
-#define P2PBUF_VERSION_MAJOR 0
-#define P2PBUF_VERSION_MINOR 1
+/*
+ * ABI (SONAME libp2pbuf.so.0)
+ *   - Structures the library allocates (struct p2pbuf_gpu, _nic, _bo) are
+ *     only ever used through pointers: they may grow at the end.
+ *   - Structures the caller allocates and the library fills one at a time
+ *     (p2pbuf_gpu_info, p2pbuf_nic_info, p2pbuf_bo_state, p2pbuf_probe) start
+ *     with a size field and are filled by the *_ex() functions, which take
+ *     the caller's sizeof() (as libibverbs' ibv_query_device_ex() takes
+ *     attr_size): a newer library writes only what an older caller has room
+ *     for, an older library zeroes what it does not know and says in ->size
+ *     how many bytes it filled. The functions without _ex fill the layout of
+ *     this first version.
+ *   - Arrays the caller allocates (p2pbuf_gpu_desc, p2pbuf_nic_desc) have a
+ *     fixed stride, so they carry zeroed reserved space for later fields.
+ *   - The version of the library is p2pbuf_version(); it is defined once, as
+ *     VERSION in the top-level Makefile.
+ */
+
+/**
+ * P2PBUF_DRM_MAJOR - the p2pgpu DRM interface this library speaks: the major
+ * version DRM_IOCTL_VERSION reports (drm_driver.major in exporter/
+ * p2pgpu_drv.c). A different major is refused at open with -EPROTO;
+ * minors only add. p2prdma reports no interface version (its uapi has none).
+ */
+#define P2PBUF_DRM_MAJOR 1
+
+/** p2pbuf_version() - the library's version, e.g. "0.2.0". */
+const char *p2pbuf_version(void);
 
 /** Length of a PCI address string "dddd:bb:dd.f" plus its NUL. */
 #define P2PBUF_PCI_ADDR_LEN 16
@@ -59,7 +85,8 @@ extern "C" {
  * p2pbuf_strerror() - text for a (negative or positive) errno value.
  * Knows the kernel-internal codes that leak to userspace (ERESTARTSYS 512,
  * ENOIOCTLCMD 515, ENOTSUPP 524, EPROBE_DEFER 517, ...), so it never
- * returns "Unknown error 524". Returns a static string.
+ * returns "Unknown error 524". Needs no glibc extension (strerror_r).
+ * Returns a string valid until the next call in the same thread.
  */
 const char *p2pbuf_strerror(int err);
 
@@ -82,6 +109,13 @@ const char *p2pbuf_backing_str(uint32_t backing);
 void p2pbuf_pci_addr(char buf[P2PBUF_PCI_ADDR_LEN], uint32_t domain,
 		     uint32_t bus, uint32_t devfn);
 
+/**
+ * p2pbuf_pci_parse() - read "dddd:bb:dd.f" or "bb:dd.f" (hex, either case)
+ * into the canonical form p2pbuf_pci_addr() writes. -EINVAL if @s is not a
+ * PCI address.
+ */
+int p2pbuf_pci_parse(const char *s, char out[P2PBUF_PCI_ADDR_LEN]);
+
 /* ------------------------------------------------------------------ */
 /* GPUs (p2pgpu DRM devices)                                           */
 /* ------------------------------------------------------------------ */
@@ -90,11 +124,15 @@ void p2pbuf_pci_addr(char buf[P2PBUF_PCI_ADDR_LEN], uint32_t domain,
 struct p2pbuf_gpu_desc {
 	char node[P2PBUF_PATH_LEN];	/* render node, or primary if none */
 	char pci[P2PBUF_PCI_ADDR_LEN];	/* "dddd:bb:dd.f" or "" */
+	int32_t drv_major, drv_minor;	/* DRM_IOCTL_VERSION of the driver */
+	uint32_t reserved[6];		/* zero; room for later fields */
 };
 
 /**
  * p2pbuf_gpu_list() - find the GPUs driven by "p2pgpu", via libdrm
- * (drmGetDevices2 + drmGetVersion: no hard-coded paths).
+ * (drmGetDevices2 + drmGetVersion: no hard-coded paths), in PCI address
+ * order (the order of the indexes p2pbuf_gpu_open() takes), whatever
+ * order libdrm returns them in.
  * @out: array of @max entries (may be NULL when @max is 0).
  * Returns the number of GPUs found (may exceed @max; only @max are
  * written), or a negative errno.
@@ -112,18 +150,40 @@ struct p2pbuf_gpu {
 int p2pbuf_gpu_open(int index, struct p2pbuf_gpu **out);
 /** p2pbuf_gpu_open_path() - open a given DRM node; -ENODEV if not p2pgpu. */
 int p2pbuf_gpu_open_path(const char *node, struct p2pbuf_gpu **out);
+/**
+ * p2pbuf_gpu_open_pci() - open the GPU at PCI address @pci ("0000:03:00.0"
+ * or "03:00.0"). -EINVAL if @pci is not an address, -ENODEV if no p2pgpu
+ * GPU is there.
+ */
+int p2pbuf_gpu_open_pci(const char *pci, struct p2pbuf_gpu **out);
+/**
+ * p2pbuf_gpu_open_fd() - wrap a DRM fd the caller already has (e.g. from a
+ * compositor or a launcher). The library works on its own duplicate
+ * (F_DUPFD_CLOEXEC), so the caller keeps and closes @fd as before.
+ * -ENODEV if @fd is not a p2pgpu device.
+ */
+int p2pbuf_gpu_open_fd(int fd, struct p2pbuf_gpu **out);
 /** p2pbuf_gpu_close() - close; NULL is a no-op. Buffers must be destroyed first. */
 void p2pbuf_gpu_close(struct p2pbuf_gpu *gpu);
 
-/** struct p2pbuf_gpu_info - DEVICE_QUERY, decoded. */
+/** struct p2pbuf_gpu_info - DEVICE_QUERY, decoded. New fields go at the end. */
 struct p2pbuf_gpu_info {
+	uint32_t size;			/* [out] bytes the library filled */
+	uint32_t caps;			/* P2PGPU_CAP_* */
 	char pci[P2PBUF_PCI_ADDR_LEN];
 	uint64_t vram_size, vram_used, vram_pinned, vram_pin_limit;
 	uint64_t bar_bus_addr;
-	uint32_t caps;			/* P2PGPU_CAP_* */
+	int32_t drv_major, drv_minor;	/* DRM_IOCTL_VERSION of the driver */
 };
 
-/** p2pbuf_gpu_info() - device and VRAM state. */
+/**
+ * p2pbuf_gpu_info_ex() - device and VRAM state.
+ * @info_size: sizeof(*@info) as the caller was compiled; -EINVAL if smaller
+ * than the first version of the structure.
+ */
+int p2pbuf_gpu_info_ex(struct p2pbuf_gpu *gpu, struct p2pbuf_gpu_info *info,
+		       size_t info_size);
+/** p2pbuf_gpu_info() - p2pbuf_gpu_info_ex() with the first version's size. */
 int p2pbuf_gpu_info(struct p2pbuf_gpu *gpu, struct p2pbuf_gpu_info *info);
 
 /* ------------------------------------------------------------------ */
@@ -153,6 +213,8 @@ void p2pbuf_bo_munmap(struct p2pbuf_bo *bo);
 
 /** struct p2pbuf_bo_state - GEM_QUERY, without the attachments. */
 struct p2pbuf_bo_state {
+	uint32_t struct_size;	/* [out] bytes the library filled */
+	uint32_t reserved0;	/* zero */
 	uint64_t size;
 	uint32_t placement;	/* P2PGPU_RESIDENT_* */
 	uint32_t flags;		/* P2PGPU_BO_* */
@@ -169,6 +231,10 @@ struct p2pbuf_bo_state {
  */
 int p2pbuf_bo_query(struct p2pbuf_bo *bo, struct p2pbuf_bo_state *st,
 		    struct drm_p2pgpu_attachment_info *att, unsigned int *n);
+/** p2pbuf_bo_query_ex() - p2pbuf_bo_query() with sizeof(*@st) in @st_size. */
+int p2pbuf_bo_query_ex(struct p2pbuf_bo *bo, struct p2pbuf_bo_state *st,
+		       size_t st_size, struct drm_p2pgpu_attachment_info *att,
+		       unsigned int *n);
 
 /**
  * p2pbuf_bo_find_attachment() - query and pick the attachment whose importer
@@ -178,6 +244,14 @@ int p2pbuf_bo_query(struct p2pbuf_bo *bo, struct p2pbuf_bo_state *st,
 int p2pbuf_bo_find_attachment(struct p2pbuf_bo *bo, const char *importer,
 			      struct drm_p2pgpu_attachment_info *out);
 
+/**
+ * p2pbuf_bo_import() - a buffer from a dma-buf fd received from another
+ * process (PRIME import into @gpu; the fd stays the caller's). The
+ * exporter decides whether @gpu can import it (a p2pgpu dma-buf of the same
+ * device always can). Destroy with p2pbuf_bo_destroy().
+ */
+int p2pbuf_bo_import(struct p2pbuf_gpu *gpu, int dmabuf_fd,
+		     struct p2pbuf_bo **out);
 /** p2pbuf_bo_export() - PRIME export as a dma-buf fd (DRM_CLOEXEC | DRM_RDWR). */
 int p2pbuf_bo_export(struct p2pbuf_bo *bo, int *fd);
 /** p2pbuf_bo_export_range() - export a page-aligned sub-range as its own dma-buf. */
@@ -194,6 +268,7 @@ int p2pbuf_bo_migrate(struct p2pbuf_bo *bo, uint32_t placement);
 struct p2pbuf_nic_desc {
 	char node[P2PBUF_PATH_LEN];	/* /dev/p2prdma<N> */
 	char pci[P2PBUF_PCI_ADDR_LEN];	/* from DEVICE_INFO */
+	uint32_t reserved[8];		/* zero; room for later fields */
 };
 
 /**
@@ -211,25 +286,39 @@ struct p2pbuf_nic {
 
 int p2pbuf_nic_open(int index, struct p2pbuf_nic **out);
 int p2pbuf_nic_open_path(const char *node, struct p2pbuf_nic **out);
+/** p2pbuf_nic_open_pci() - the NIC at PCI address @pci; -ENODEV if none. */
+int p2pbuf_nic_open_pci(const char *pci, struct p2pbuf_nic **out);
 /** p2pbuf_nic_close() - close; deregisters every region of this file. */
 void p2pbuf_nic_close(struct p2pbuf_nic *nic);
 
-/** struct p2pbuf_nic_info - DEVICE_INFO, decoded. */
+/** struct p2pbuf_nic_info - DEVICE_INFO, decoded. New fields go at the end. */
 struct p2pbuf_nic_info {
+	uint32_t size;			/* [out] bytes the library filled */
 	char pci[P2PBUF_PCI_ADDR_LEN];
 	uint32_t dma_mask_bits;
 	uint32_t live_regions;
 };
+/** p2pbuf_nic_info_ex() - as p2pbuf_gpu_info_ex(), for a NIC. */
+int p2pbuf_nic_info_ex(struct p2pbuf_nic *nic, struct p2pbuf_nic_info *info,
+		       size_t info_size);
 int p2pbuf_nic_info(struct p2pbuf_nic *nic, struct p2pbuf_nic_info *info);
 
 /**
  * p2pbuf_nic_reg_dmabuf() - register [@offset, @offset + @length) of a dma-buf
- * (ibv_reg_dmabuf_mr semantics; iova = @offset). @flags: P2PRDMA_REG_*.
- * The fd may be closed afterwards.
+ * at iova @offset (p2pbuf_nic_reg_dmabuf_iova() chooses it). @flags:
+ * P2PRDMA_REG_*. The fd may be closed afterwards.
  */
 int p2pbuf_nic_reg_dmabuf(struct p2pbuf_nic *nic, int dmabuf_fd,
 			  uint64_t offset, uint64_t length, uint32_t access,
 			  uint32_t flags, uint32_t *handle);
+/**
+ * p2pbuf_nic_reg_dmabuf_iova() - as ibv_reg_dmabuf_mr(): the caller chooses
+ * the region's @iova (its page offset must equal @offset's).
+ */
+int p2pbuf_nic_reg_dmabuf_iova(struct p2pbuf_nic *nic, int dmabuf_fd,
+			       uint64_t offset, uint64_t length, uint64_t iova,
+			       uint32_t access, uint32_t flags,
+			       uint32_t *handle);
 /** p2pbuf_nic_reg_user() - register (pin) user memory. */
 int p2pbuf_nic_reg_user(struct p2pbuf_nic *nic, void *addr, uint64_t length,
 			uint32_t access, uint32_t *handle);
@@ -272,6 +361,7 @@ ssize_t p2pbuf_recv_fd(int sock, int *fd, void *data, size_t len);
 
 /** struct p2pbuf_probe - what p2pbuf_probe_pair() found. */
 struct p2pbuf_probe {
+	uint32_t size;		/* [out] bytes the library filled */
 	int error;		/* 0, or negative errno of the failed step */
 	const char *failed_step;/* "create", "export", "reg-dmabuf", ... or NULL */
 	uint32_t decision;	/* P2PGPU_MAPPING_P2P / _STAGED */
@@ -296,6 +386,9 @@ struct p2pbuf_probe {
  */
 int p2pbuf_probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 		      struct p2pbuf_probe *res);
+/** p2pbuf_probe_pair_ex() - p2pbuf_probe_pair() with sizeof(*@res). */
+int p2pbuf_probe_pair_ex(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+			 struct p2pbuf_probe *res, size_t res_size);
 
 #ifdef __cplusplus
 }

@@ -1336,7 +1336,7 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("p2pctl (p2pbuf) %d.%d\n", P2PBUF_VERSION_MAJOR, P2PBUF_VERSION_MINOR);
+		printf("p2pctl (p2pbuf) %s\n", p2pbuf_version());
 		return EX_OK;
 	}
 	if (!strcmp(argv[1], "help")) {
