@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * LD_PRELOAD mock of one p2pgpu GPU (0000:02:00.0) and one p2prdma NIC
- * (0000:03:00.0), to exercise p2pctl's flows on a host without the drivers.
- * Buffers are memfds; the NIC "DMA" is a pwrite. MOCK_TOPOLOGY=switch
- * (peer-to-peer) or rootports (staged, no-common-switch) or stock
- * (staged, kernel-no-p2pdma); MOCK_CORRUPT=1 corrupts one byte per transfer.
+ * LD_PRELOAD mock of p2pgpu GPUs (the first at 0000:02:00.0) and p2prdma
+ * NICs (the first at 0000:03:00.0), to exercise p2pctl's flows on a host
+ * without the drivers. Buffers are memfds; the NIC "DMA" is a pwrite.
+ *   MOCK_TOPOLOGY=switch (peer-to-peer), rootports (staged,
+ *     no-common-switch) or stock (staged, kernel-no-p2pdma)
+ *   MOCK_CORRUPT=1     corrupts one byte per transfer
+ *   MOCK_GPUS=N, MOCK_NICS=N   how many (default 1 each); GPU i is at bus
+ *     0x02 + 0x10 i, NIC j at 0x03 + 0x10 j; libdrm lists the GPUs in
+ *     reverse bus order, as probe order can be
+ *   MOCK_DRM_MAJOR=N   the DRM interface major the GPUs report (default 1)
+ *   MOCK_FAIL=op:ERRNO one ioctl fails: op is create, reg-dmabuf, reg-user
+ *     or transfer; ERRNO is ENOSPC, ENOMEM, ETIMEDOUT or EACCES
+ * mock_last_iova holds the iova of the last REG_DMABUF_MR.
  * Only for `make test`: not installed.
  */
 #define _GNU_SOURCE
@@ -25,14 +33,70 @@
 #include "p2pgpu_drm.h"
 #include "p2prdma.h"
 
-#define GPU_NODE "/dev/dri/renderD199"
-#define NIC_NODE "/dev/p2prdma0"
+#include <sys/stat.h>
+
+#define MAXDEV 16
 enum { NONE, GPU, NIC };
-static int kind[4096];
-struct bo { int memfd; uint64_t size; int exported; };
+static int kind[4096], devidx[4096];
+struct bo { int memfd; uint64_t size; int exported; int importer; };
 static struct bo bos[256];
 struct mr { int used, fd; uint64_t addr, len; int dmabuf; };
 static struct mr mrs[256];
+uint64_t mock_last_iova;
+
+static int env_int(const char *name, int def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? atoi(v) : def;
+}
+
+static int ngpus(void)
+{
+	int n = env_int("MOCK_GPUS", 1);
+
+	return n < 0 ? 0 : n > MAXDEV ? MAXDEV : n;
+}
+
+static int nnics(void)
+{
+	int n = env_int("MOCK_NICS", 1);
+
+	return n < 0 ? 0 : n > MAXDEV ? MAXDEV : n;
+}
+
+static void gpu_node(int i, char *b, size_t n)
+{
+	snprintf(b, n, "/dev/dri/renderD%d", 199 - i);
+}
+
+static void nic_node(int i, char *b, size_t n)
+{
+	snprintf(b, n, "/dev/p2prdma%d", i);
+}
+
+static int gpu_bus(int i) { return 0x02 + 0x10 * i; }
+static int nic_bus(int i) { return 0x03 + 0x10 * i; }
+
+/* -errno if MOCK_FAIL names @op, else 0 */
+static int mock_fail(const char *op)
+{
+	const char *f = getenv("MOCK_FAIL"), *c;
+	size_t n = strlen(op);
+
+	if (!f || strncmp(f, op, n) || f[n] != ':')
+		return 0;
+	c = f + n + 1;
+	if (!strcmp(c, "ENOSPC"))
+		return -ENOSPC;
+	if (!strcmp(c, "ENOMEM"))
+		return -ENOMEM;
+	if (!strcmp(c, "ETIMEDOUT"))
+		return -ETIMEDOUT;
+	if (!strcmp(c, "EACCES"))
+		return -EACCES;
+	return -EIO;
+}
 
 static int staged(void)
 {
@@ -54,14 +118,63 @@ static uint32_t reason(void)
 static int fake_open(const char *path)
 {
 	int (*real)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
-	int fd;
+	int fd, i, k = NONE, idx = 0;
+	char b[64];
 
-	if (strcmp(path, GPU_NODE) && strcmp(path, NIC_NODE))
+	for (i = 0; i < ngpus() && k == NONE; i++) {
+		gpu_node(i, b, sizeof(b));
+		if (!strcmp(path, b)) {
+			k = GPU;
+			idx = i;
+		}
+	}
+	for (i = 0; i < nnics() && k == NONE; i++) {
+		nic_node(i, b, sizeof(b));
+		if (!strcmp(path, b)) {
+			k = NIC;
+			idx = i;
+		}
+	}
+	if (k == NONE)
 		return -2;
 	fd = real("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0 && fd < 4096)
-		kind[fd] = strcmp(path, GPU_NODE) ? NIC : GPU;
+	if (fd >= 0 && fd < 4096) {
+		kind[fd] = k;
+		devidx[fd] = idx;
+	}
 	return fd;
+}
+
+/* a duplicate of a device fd is the same device (p2pbuf_gpu_open_fd) */
+int fcntl(int fd, int cmd, ...)
+{
+	int (*real)(int, int, ...) = dlsym(RTLD_NEXT, "fcntl");
+	va_list ap;
+	long arg;
+	int r;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	r = real(fd, cmd, arg);
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0 && r < 4096 &&
+	    fd >= 0 && fd < 4096) {
+		kind[r] = kind[fd];
+		devidx[r] = devidx[fd];
+	}
+	return r;
+}
+
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+
+char *drmGetDeviceNameFromFd2(int fd)
+{
+	char b[64];
+
+	if (fd < 0 || fd >= 4096 || kind[fd] != GPU)
+		return NULL;
+	gpu_node(devidx[fd], b, sizeof(b));
+	return strdup(b);
 }
 
 int open(const char *path, int flags, ...)
@@ -92,7 +205,7 @@ int close(int fd)
 }
 
 static DIR *devdir;
-static int injected;
+static int injected;	/* NICs listed so far */
 
 DIR *opendir(const char *name)
 {
@@ -112,10 +225,9 @@ struct dirent *readdir(DIR *d)
 	static struct dirent fake;
 	struct dirent *e = real(d);
 
-	if (!e && d == devdir && !injected) {
-		injected = 1;
+	if (!e && d == devdir && injected < nnics()) {
 		memset(&fake, 0, sizeof(fake));
-		strcpy(fake.d_name, "p2prdma0");
+		snprintf(fake.d_name, sizeof(fake.d_name), "p2prdma%d", injected++);
 		fake.d_type = DT_CHR;
 		return &fake;
 	}
@@ -126,22 +238,27 @@ struct dirent64 *readdir64(DIR *d) __attribute__((alias("readdir")));
 
 int drmGetDevices2(uint32_t flags, drmDevicePtr devs[], int max)
 {
-	drmDevicePtr d;
+	int n = ngpus(), k;
 
-	if (!devs || max < 1)
-		return 1;
-	d = calloc(1, sizeof(*d) + sizeof(char *) * DRM_NODE_MAX +
-		   sizeof(drmPciBusInfo) + 64);
-	d->nodes = (char **)(d + 1);
-	d->available_nodes = 1 << DRM_NODE_RENDER;
-	d->nodes[DRM_NODE_RENDER] = (char *)(d->nodes + DRM_NODE_MAX) +
-				    sizeof(drmPciBusInfo);
-	strcpy(d->nodes[DRM_NODE_RENDER], GPU_NODE);
-	d->bustype = DRM_BUS_PCI;
-	d->businfo.pci = (drmPciBusInfo *)(d->nodes + DRM_NODE_MAX);
-	d->businfo.pci->bus = 2;
-	devs[0] = d;
-	return 1;
+	if (!devs)
+		return n;
+	for (k = 0; k < n && k < max; k++) {
+		int i = n - 1 - k;	/* reverse bus order */
+		drmDevicePtr d;
+
+		d = calloc(1, sizeof(*d) + sizeof(char *) * DRM_NODE_MAX +
+			   sizeof(drmPciBusInfo) + 64);
+		d->nodes = (char **)(d + 1);
+		d->available_nodes = 1 << DRM_NODE_RENDER;
+		d->nodes[DRM_NODE_RENDER] = (char *)(d->nodes + DRM_NODE_MAX) +
+					    sizeof(drmPciBusInfo);
+		gpu_node(i, d->nodes[DRM_NODE_RENDER], 64);
+		d->bustype = DRM_BUS_PCI;
+		d->businfo.pci = (drmPciBusInfo *)(d->nodes + DRM_NODE_MAX);
+		d->businfo.pci->bus = gpu_bus(i);
+		devs[k] = d;
+	}
+	return k;
 }
 
 void drmFreeDevices(drmDevicePtr devs[], int count)
@@ -152,8 +269,24 @@ void drmFreeDevices(drmDevicePtr devs[], int count)
 		free(devs[i]);
 }
 
-static int gpu_ioctl(unsigned long req, void *arg)
+/* the buffer a dma-buf fd (a dup of its memfd) belongs to, or 0 */
+static uint32_t bo_of_fd(int fd)
 {
+	struct stat a, b;
+	uint32_t h;
+
+	if (fstat(fd, &a))
+		return 0;
+	for (h = 1; h < 256; h++)
+		if (bos[h].size && !fstat(bos[h].memfd, &b) && a.st_ino == b.st_ino)
+			return h;
+	return 0;
+}
+
+static int gpu_ioctl(int gi, unsigned long req, void *arg)
+{
+	int ret;
+
 	switch (req) {
 	case DRM_IOCTL_VERSION: {
 		struct drm_version *v = arg;
@@ -167,6 +300,8 @@ static int gpu_ioctl(unsigned long req, void *arg)
 		v->name_len = 6;
 		v->date_len = 1;
 		v->desc_len = 4;
+		v->version_major = env_int("MOCK_DRM_MAJOR", 1);
+		v->version_minor = 0;
 		return 0;
 	}
 	case DRM_IOCTL_P2PGPU_DEVICE_QUERY: {
@@ -178,13 +313,16 @@ static int gpu_ioctl(unsigned long req, void *arg)
 		q->bar_bus_addr = 0xfe000000;
 		q->caps = staged() && reason() == P2PGPU_REASON_KERNEL_NO_P2PDMA ?
 			  P2PGPU_CAP_P2P_ENABLED : 7;
-		q->pci_bus = 2;
+		q->pci_bus = gpu_bus(gi);
 		return 0;
 	}
 	case DRM_IOCTL_P2PGPU_GEM_CREATE: {
 		struct drm_p2pgpu_gem_create *c = arg;
 		uint32_t h;
 
+		ret = mock_fail("create");
+		if (ret)
+			return ret;
 		for (h = 1; h < 256 && bos[h].size; h++)
 			;
 		if (h == 256)
@@ -215,7 +353,8 @@ static int gpu_ioctl(unsigned long req, void *arg)
 		q->flags = b->exported ? P2PGPU_BO_EXPORTED : 0;
 		if (b->exported && q->num_attachments) {
 			memset(&a, 0, sizeof(a));
-			strcpy(a.importer, "0000:03:00.0");
+			snprintf(a.importer, sizeof(a.importer), "0000:%02x:00.0",
+				 nic_bus(b->importer));
 			strcpy(a.importer_driver, "p2prdma");
 			a.decision = staged() ? P2PGPU_MAPPING_STAGED : P2PGPU_MAPPING_P2P;
 			a.mapping = a.decision;
@@ -239,6 +378,12 @@ static int gpu_ioctl(unsigned long req, void *arg)
 		p->fd = fcntl(b->memfd, F_DUPFD_CLOEXEC, 0);
 		return 0;
 	}
+	case DRM_IOCTL_PRIME_FD_TO_HANDLE: {
+		struct drm_prime_handle *p = arg;
+
+		p->handle = bo_of_fd(p->fd);
+		return p->handle ? 0 : -EINVAL;
+	}
 	case DRM_IOCTL_GEM_CLOSE: {
 		struct drm_gem_close *c = arg;
 		struct bo *b = &bos[c->handle & 255];
@@ -253,21 +398,30 @@ static int gpu_ioctl(unsigned long req, void *arg)
 	return -ENOTTY;
 }
 
-static int nic_ioctl(unsigned long req, void *arg)
+static int nic_ioctl(int ni, unsigned long req, void *arg)
 {
+	int ret;
+
 	switch (req) {
 	case P2PRDMA_IOCTL_DEVICE_INFO: {
 		struct p2prdma_device_info *d = arg;
 
 		memset(d, 0, sizeof(*d));
-		d->pci_bus = 3;
+		d->pci_bus = nic_bus(ni);
 		d->dma_mask_bits = 64;
 		return 0;
 	}
 	case P2PRDMA_IOCTL_REG_DMABUF_MR: {
 		struct p2prdma_reg_dmabuf_mr *r = arg;
-		uint32_t h;
+		uint32_t h, b;
 
+		ret = mock_fail("reg-dmabuf");
+		if (ret)
+			return ret;
+		mock_last_iova = r->iova;
+		b = bo_of_fd(r->fd);
+		if (b)
+			bos[b].importer = ni;
 		for (h = 1; h < 256 && mrs[h].used; h++)
 			;
 		mrs[h].used = 1;
@@ -283,6 +437,9 @@ static int nic_ioctl(unsigned long req, void *arg)
 		struct p2prdma_reg_user_mr *r = arg;
 		uint32_t h;
 
+		ret = mock_fail("reg-user");
+		if (ret)
+			return ret;
 		for (h = 1; h < 256 && mrs[h].used; h++)
 			;
 		mrs[h].used = 1;
@@ -319,6 +476,9 @@ static int nic_ioctl(unsigned long req, void *arg)
 		struct mr *d = &mrs[t->dst_handle & 255], *s = &mrs[t->src_handle & 255];
 		char *buf;
 
+		ret = mock_fail("transfer");
+		if (ret)
+			return ret;
 		if (!d->used || !s->used || !d->dmabuf || s->dmabuf)
 			return -EINVAL;
 		buf = (char *)(uintptr_t)(s->addr + t->src_offset);
@@ -345,7 +505,8 @@ int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (fd < 0 || fd >= 4096 || kind[fd] == NONE)
 		return real(fd, req, arg);
-	ret = kind[fd] == GPU ? gpu_ioctl(req, arg) : nic_ioctl(req, arg);
+	ret = kind[fd] == GPU ? gpu_ioctl(devidx[fd], req, arg) :
+				nic_ioctl(devidx[fd], req, arg);
 	if (ret) {
 		errno = -ret;
 		return -1;
