@@ -35,13 +35,9 @@
 #include <xf86drm.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "json.h"
 #include "p2pbuf.h"
-
-#define EX_OK		0
-#define EX_FAIL		1
-#define EX_USAGE	2
-#define EX_NODEV	3
 
 #define MAX_REPS	16
 #define MAX_LEVELS	8
@@ -54,10 +50,10 @@ static const char bench_help[] =
 	"    p2pctl bench - measure p2pbuf against its peers in this machine\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    p2pctl bench [--gpu N] [--nic N] [--size BYTES] [--reps N]\n"
+	"    p2pctl bench [--gpu DEV] [--nic DEV] [--size BYTES] [--reps N]\n"
 	"                 [--transfers N] [--steady-budget SEC]\n"
 	"                 [--scale N,N,...] [--sample N] [--scale-budget SEC]\n"
-	"                 [--skip map,steady,migrate,scale] [--json FILE]\n"
+	"                 [--skip map,steady,migrate,scale] [--json[=FILE]]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Map cost: registers (attach + map) the largest VRAM buffer the GPU can\n"
@@ -80,14 +76,26 @@ static const char bench_help[] =
 	"    operation at every --scale level; stops at --scale-budget or when\n"
 	"    memory runs low, and prints what was reached.\n"
 	"\n"
-	"    The table goes to stdout, progress to stderr, JSON to --json FILE\n"
-	"    ('-' for stdout, after the table).\n"
+	"    The table goes to stdout and progress to stderr. --json writes the\n"
+	"    results as one JSON object to stdout, as every p2pctl command does\n"
+	"    (the table then goes to stderr); --json=FILE to FILE instead.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --gpu DEV, --nic DEV  an index (0, gpu0) or a PCI address\n"
+	"    --size BYTES          whole bytes, suffix K, M, G or T (1024^1..4)\n"
+	"    --reps N              1 to 16     --transfers N   0 to 10^9\n"
+	"    --sample N            1 to 10^6   --scale N,...   rising, 1 to 10^7 each\n"
+	"    --steady-budget SEC, --scale-budget SEC   0 to 86400\n"
 	"\n"
 	"DEFAULTS\n"
 	"    --reps 5 --transfers 10000 --steady-budget 120 --scale 1000,10000,100000\n"
-	"    --sample 200 --scale-budget 900\n";
+	"    --sample 200 --scale-budget 900\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0 success, 1 a part failed, 2 usage error, 3 no device\n";
 
 struct bopts {
+	struct cli_dev gpu_sel, nic_sel;
 	int gpu, nic, reps;
 	uint64_t size, transfers;
 	double steady_budget, scale_budget;
@@ -1294,26 +1302,6 @@ static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
 
 /* ------------------------------------------------------------------ */
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': x <<= 10; end++; break;
-	case 'm': case 'M': x <<= 20; end++; break;
-	case 'g': case 'G': x <<= 30; end++; break;
-	}
-	if (*end)
-		return -1;
-	*v = x;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct bopts *o)
 {
 	enum { O_GPU = 256, O_NIC, O_SIZE, O_REPS, O_XFERS, O_SBUDGET, O_SCALE,
@@ -1329,45 +1317,51 @@ static int parse_opts(int argc, char **argv, struct bopts *o)
 		{ "sample", required_argument, NULL, O_SAMPLE },
 		{ "scale-budget", required_argument, NULL, O_CBUDGET },
 		{ "skip", required_argument, NULL, O_SKIP },
-		{ "json", required_argument, NULL, O_JSON },
+		{ "json", optional_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *cmd = "bench";
 	uint64_t v;
 	char *s, *tok, *save;
 	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	/* '+': no permutation, so that `--json FILE` (older form) is seen in order */
+	while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
 		switch (c) {
 		case O_GPU:
+			if (cli_dev_parse(cmd, "--gpu", optarg, &o->gpu_sel))
+				return -1;
+			break;
 		case O_NIC:
+			if (cli_dev_parse(cmd, "--nic", optarg, &o->nic_sel))
+				return -1;
+			break;
 		case O_REPS:
+			if (cli_count(cmd, "--reps", optarg, 1, MAX_REPS, &v))
+				return -1;
+			o->reps = (int)v;
+			break;
 		case O_SAMPLE:
-			if (parse_u64(optarg, &v) || v > 1000000)
-				goto bad;
-			if (c == O_GPU)
-				o->gpu = v;
-			else if (c == O_NIC)
-				o->nic = v;
-			else if (c == O_REPS)
-				o->reps = v < 1 ? 1 : v > MAX_REPS ? MAX_REPS : v;
-			else
-				o->sample = v ? v : 1;
+			if (cli_count(cmd, "--sample", optarg, 1, 1000000, &v))
+				return -1;
+			o->sample = (unsigned int)v;
 			break;
 		case O_SIZE:
-			if (parse_u64(optarg, &o->size) || !o->size)
-				goto bad;
+			if (cli_size(cmd, "--size", optarg, 1, CLI_MAX_SIZE, &o->size))
+				return -1;
 			break;
 		case O_XFERS:
-			if (parse_u64(optarg, &o->transfers))
-				goto bad;
+			if (cli_count(cmd, "--transfers", optarg, 0, 1000000000, &o->transfers))
+				return -1;
 			break;
 		case O_SBUDGET:
 		case O_CBUDGET:
-			if (parse_u64(optarg, &v))
-				goto bad;
+			if (cli_count(cmd, c == O_SBUDGET ? "--steady-budget" : "--scale-budget",
+				      optarg, 0, 86400, &v))
+				return -1;
 			*(c == O_SBUDGET ? &o->steady_budget : &o->scale_budget) = v;
 			break;
 		case O_SCALE:
@@ -1375,16 +1369,28 @@ static int parse_opts(int argc, char **argv, struct bopts *o)
 			s = strdup(optarg);
 			for (tok = strtok_r(s, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
-				if (o->nlevels == MAX_LEVELS || parse_u64(tok, &v) || !v ||
-				    (o->nlevels && v <= o->levels[o->nlevels - 1])) {
+				if (o->nlevels == MAX_LEVELS) {
+					cli_usage(cmd, "--scale: at most %d levels", MAX_LEVELS);
 					free(s);
-					goto bad;
+					return -1;
+				}
+				if (cli_count(cmd, "--scale", tok, 1, 10000000, &v)) {
+					free(s);
+					return -1;
+				}
+				if (o->nlevels && v <= o->levels[o->nlevels - 1]) {
+					cli_usage(cmd, "--scale: levels must rise (%" PRIu64 " after %" PRIu64 ")",
+						  v, o->levels[o->nlevels - 1]);
+					free(s);
+					return -1;
 				}
 				o->levels[o->nlevels++] = v;
 			}
 			free(s);
-			if (!o->nlevels)
-				goto bad;
+			if (!o->nlevels) {
+				cli_usage(cmd, "--scale wants levels like 1000,10000");
+				return -1;
+			}
 			break;
 		case O_SKIP:
 			s = strdup(optarg);
@@ -1399,34 +1405,83 @@ static int parse_opts(int argc, char **argv, struct bopts *o)
 				else if (!strcmp(tok, "scale"))
 					o->skip_scale = true;
 				else {
+					cli_usage(cmd, "--skip: unknown part '%s' (map, steady, migrate, scale)",
+						  tok);
 					free(s);
-					goto bad;
+					return -1;
 				}
 			}
 			free(s);
 			break;
 		case O_JSON:
-			o->json = optarg;
+			o->json = optarg ? optarg : "-";
+			/* the older `--json FILE`: bench takes no other argument */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				o->json = argv[optind++];
 			break;
 		case 'h':
 		case O_HELP:
 			fputs(bench_help, stdout);
 			return 1;
+		case ':':
+			cli_usage(cmd, "option '%s' requires a value", argv[optind - 1]);
+			return -1;
 		default:
-			fprintf(stderr, "p2pctl bench: unknown option or missing argument '%s'\n",
-				argv[optind - 1]);
+			cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "p2pctl bench: unexpected argument '%s'\n", argv[optind]);
+		cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "p2pctl bench: bad value '%s' for '%s'\n", optarg,
-		argv[optind - 1]);
-	return -1;
+}
+
+/* The GPU and NIC --gpu/--nic name; EX_OK or the exit status. */
+static int open_devices(struct bopts *o, struct p2pbuf_gpu **gpu,
+			struct p2pbuf_nic **nic)
+{
+	struct p2pbuf_gpu_desc gd[64];
+	struct p2pbuf_nic_desc nd[64];
+	const char *pci[64];
+	int ng, nn, i, ret;
+
+	ng = p2pbuf_gpu_list(gd, 64);
+	nn = p2pbuf_nic_list(nd, 64);
+	ng = ng < 0 ? 0 : ng > 64 ? 64 : ng;
+	nn = nn < 0 ? 0 : nn > 64 ? 64 : nn;
+	for (i = 0; i < ng; i++)
+		pci[i] = gd[i].pci;
+	o->gpu = cli_dev_resolve("gpu", &o->gpu_sel, pci, ng);
+	if (o->gpu < 0) {
+		if (!ng)
+			fprintf(stderr, "p2pctl bench: no GPU found (`p2pctl devices` says why)\n");
+		return EX_NODEV;
+	}
+	for (i = 0; i < nn; i++)
+		pci[i] = nd[i].pci;
+	o->nic = cli_dev_resolve("nic", &o->nic_sel, pci, nn);
+	if (o->nic < 0) {
+		if (!nn)
+			fprintf(stderr, "p2pctl bench: no NIC found (`p2pctl devices` says why)\n");
+		return EX_NODEV;
+	}
+	ret = p2pbuf_gpu_open_path(gd[o->gpu].node, gpu);
+	if (ret) {
+		fprintf(stderr, "p2pctl bench: gpu%d: %s\n", o->gpu, p2pbuf_strerror(ret));
+		cli_hint(ret, "open the GPU");
+		return ret == -ENODEV ? EX_NODEV : EX_FAIL;
+	}
+	ret = p2pbuf_nic_open_path(nd[o->nic].node, nic);
+	if (ret) {
+		fprintf(stderr, "p2pctl bench: nic%d: %s\n", o->nic, p2pbuf_strerror(ret));
+		cli_hint(ret, "open the NIC");
+		p2pbuf_gpu_close(*gpu);
+		*gpu = NULL;
+		return ret == -ENODEV ? EX_NODEV : EX_FAIL;
+	}
+	return EX_OK;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -1454,17 +1509,9 @@ int cmd_bench(int argc, char **argv)
 
 	uname(&un);
 	snprintf(kernel, sizeof(kernel), "%s %s", un.release, un.machine);
-	ret = p2pbuf_gpu_open(o.gpu, &gpu);
-	if (ret) {
-		fprintf(stderr, "p2pctl bench: GPU %d: %s\n", o.gpu, p2pbuf_strerror(ret));
-		return ret == -ENODEV ? EX_NODEV : EX_FAIL;
-	}
-	ret = p2pbuf_nic_open(o.nic, &nic);
-	if (ret) {
-		fprintf(stderr, "p2pctl bench: NIC %d: %s\n", o.nic, p2pbuf_strerror(ret));
-		p2pbuf_gpu_close(gpu);
-		return ret == -ENODEV ? EX_NODEV : EX_FAIL;
-	}
+	ret = open_devices(&o, &gpu, &nic);
+	if (ret)
+		return ret;
 	if (p2pbuf_gpu_info(gpu, &gi) || p2pbuf_nic_info(nic, &ni)) {
 		fprintf(stderr, "p2pctl bench: device query failed\n");
 		ret = EX_FAIL;
@@ -1481,7 +1528,22 @@ int cmd_bench(int argc, char **argv)
 	if (!o.skip_scale)
 		bench_scale(&o, &c);
 
-	print_tables(&gi, &ni, kernel, &o, &m, &s, &g, &c);
+	if (o.json && !strcmp(o.json, "-")) {
+		/* stdout is the JSON's: the table goes to stderr */
+		int saved;
+
+		fflush(stdout);
+		saved = dup(1);
+		dup2(2, 1);
+		print_tables(&gi, &ni, kernel, &o, &m, &s, &g, &c);
+		fflush(stdout);
+		if (saved >= 0) {
+			dup2(saved, 1);
+			close(saved);
+		}
+	} else {
+		print_tables(&gi, &ni, kernel, &o, &m, &s, &g, &c);
+	}
 	if (o.json) {
 		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
 

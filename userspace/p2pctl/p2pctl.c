@@ -21,15 +21,9 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "json.h"
 #include "p2pbuf.h"
-
-/* exit codes */
-#define EX_OK		0
-#define EX_FAIL		1
-#define EX_USAGE	2
-#define EX_NODEV	3
-#define EX_MISMATCH	4
 
 #define MAX_DEVS 64
 
@@ -73,20 +67,7 @@ static const char main_help[] =
 	"    Run `p2pctl <command> --help` for each command's options.\n"
 	"\n";
 
-static void usage_err(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void usage_err(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s%s%s: ", prog, cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '%s %s%s--help'.\n", prog, cmd ? cmd : "",
-		cmd ? " " : "");
-}
+#define usage_err cli_usage
 
 static const char *human(uint64_t v, char *buf, size_t n)
 {
@@ -162,36 +143,16 @@ static int list_devs(struct devs *d)
 	return 0;
 }
 
-/* Common option parsing: --json, --help, --gpu N, --nic N, --size N. */
+/* Common option parsing: --json, --help, --gpu N, --nic N, --size N, ... */
 struct opts {
-	bool json, help, all;
-	int gpu, nic;		/* -1: all / default */
+	bool json, help, all, verbose;
+	struct cli_dev gpu_sel, nic_sel;	/* as given */
+	int gpu, nic;		/* resolved index; -1: all / default */
 	uint64_t size;
 	const char *reason;
 };
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	errno = 0;
-	if (!s || !*s || *s == '-')
-		return -1;
-	x = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -1;
-	if (!strcasecmp(end, "k") || !strcasecmp(end, "kib") || !strcasecmp(end, "kb"))
-		x *= 1024ULL;
-	else if (!strcasecmp(end, "m") || !strcasecmp(end, "mib") || !strcasecmp(end, "mb"))
-		x *= 1024ULL * 1024;
-	else if (*end)
-		return -1;
-	*v = x;
-	return 0;
-}
-
-enum { O_JSON = 1, O_GPU, O_NIC, O_SIZE, O_REASON, O_ALL, O_HELP };
+enum { O_JSON = 1, O_GPU, O_NIC, O_SIZE, O_REASON, O_ALL, O_HELP, O_VERBOSE };
 
 static int parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
 		      struct opts *o)
@@ -203,17 +164,17 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
 		{ "size", required_argument, NULL, O_SIZE },
 		{ "reason", required_argument, NULL, O_REASON },
 		{ "all", no_argument, NULL, O_ALL },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->gpu = o->nic = -1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hv", lo, NULL)) != -1) {
 		const char *name = NULL;
 
 		switch (c) {
@@ -225,8 +186,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
 		case O_SIZE: name = "size"; break;
 		case O_REASON: name = "reason"; break;
 		case O_ALL: name = "all"; break;
+		case 'v':
+		case O_VERBOSE: name = "verbose"; break;
 		case ':':
-			usage_err(cmd, "option '%s' needs an argument", argv[optind - 1]);
+			usage_err(cmd, "option '%s' requires a value", argv[optind - 1]);
 			return -1;
 		default:
 			usage_err(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -239,26 +202,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
 		switch (c) {
 		case O_JSON: o->json = true; break;
 		case O_ALL: o->all = true; break;
+		case 'v':
+		case O_VERBOSE: o->verbose = true; break;
 		case O_REASON: o->reason = optarg; break;
 		case O_GPU:
-		case O_NIC:
-			if (parse_u64(optarg, &v) || v >= MAX_DEVS) {
-				usage_err(cmd, "--%s wants a device index (0, 1, ...), not '%s'",
-					  name, optarg);
+			if (cli_dev_parse(cmd, "--gpu", optarg, &o->gpu_sel))
 				return -1;
-			}
-			if (c == O_GPU)
-				o->gpu = (int)v;
-			else
-				o->nic = (int)v;
+			break;
+		case O_NIC:
+			if (cli_dev_parse(cmd, "--nic", optarg, &o->nic_sel))
+				return -1;
 			break;
 		case O_SIZE:
-			if (parse_u64(optarg, &v) || !v || v > (1ULL << 36)) {
-				usage_err(cmd, "--size wants a byte count like 16384, 64K or 1M, not '%s'",
-					  optarg);
+			if (cli_size(cmd, "--size", optarg, 1, CLI_MAX_SIZE, &o->size))
 				return -1;
-			}
-			o->size = v;
 			break;
 		}
 	}
@@ -466,18 +423,24 @@ static const char topology_help[] =
 	"    p2pctl topology - can each NIC reach each GPU's VRAM peer-to-peer?\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    p2pctl topology [--json] [--gpu N] [--nic N]\n"
+	"    p2pctl topology [--json] [--verbose] [--gpu DEV] [--nic DEV]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    For every GPU x NIC pair (or the ones chosen): creates a one-page VRAM\n"
 	"    buffer, exports it as a dma-buf, registers it on the NIC, DMAs one page\n"
 	"    into it from user memory (the NIC maps the buffer on first use), then\n"
 	"    asks the GPU driver how it handed the buffer to that NIC, and cleans up.\n"
-	"    Prints a GPU x NIC matrix and one line per pair:\n"
-	"      P2P      peer-to-peer: the NIC writes straight into the VRAM BAR\n"
-	"      STAGED   through a copy in system memory, with the reason\n"
-	"    plus the PCI p2p distance (-1: no p2p path) and how many bytes went\n"
-	"    through system memory. `p2pctl explain` says why and what to change.\n"
+	"    Prints a GPU x NIC matrix of short codes with a legend, like\n"
+	"    `nvidia-smi topo -m`:\n"
+	"      P2P   peer-to-peer by PCI bus address, through a shared switch\n"
+	"      PHB   peer-to-peer through the host bridge or the IOMMU\n"
+	"      NOSW, ACS, NOK, OFF, IMP, NPCI, PIN, SYS, MAPR\n"
+	"            staged through a copy in system memory, and why\n"
+	"      ERR   the probe failed (the step, the error and a hint follow)\n"
+	"      a trailing ! means the data did not read back correctly.\n"
+	"    With --verbose also one line per pair: the PCI p2p distance (-1: no\n"
+	"    p2p path) and how many bytes went through system memory.\n"
+	"    `p2pctl explain` says why and what to change.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --json    one JSON object: {\"gpus\":[...], \"nics\":[...], \"pairs\":[{\n"
@@ -486,8 +449,10 @@ static const char topology_help[] =
 	"              \"reason\", \"reason_code\", \"distance\", \"bus_address\",\n"
 	"              \"nic_backing\", \"bytes\", \"bytes_via_system\", \"verified\",\n"
 	"              \"explanation\"}]}\n"
-	"    --gpu N   only GPU N (see `p2pctl devices`)\n"
-	"    --nic N   only NIC N\n"
+	"    --gpu DEV only this GPU: an index (0, gpu0) or a PCI address\n"
+	"              (0000:02:00.0); `p2pctl devices` lists them, in PCI order\n"
+	"    --nic DEV only this NIC, the same way\n"
+	"    --verbose, -v  the long form: one line per pair\n"
 	"    --help    this text\n"
 	"\n";
 
@@ -496,7 +461,7 @@ static const char explain_help[] =
 	"    p2pctl explain - why a GPU and a NIC do (not) talk peer-to-peer, and the fix\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    p2pctl explain [--gpu N] [--nic N]\n"
+	"    p2pctl explain [--gpu DEV] [--nic DEV]\n"
 	"    p2pctl explain --reason CODE|NAME [--json]\n"
 	"    p2pctl explain --all [--json]\n"
 	"\n"
@@ -508,8 +473,9 @@ static const char explain_help[] =
 	"    no-common-switch), --all every code; neither needs a device.\n"
 	"\n"
 	"OPTIONS\n"
-	"    --gpu N, --nic N   only these devices\n"
-	"    --reason R         explain reason R\n"
+	"    --gpu DEV, --nic DEV  only these devices (index or PCI address)\n"
+	"    --reason R         explain reason R (0 to 9 or its name; anything\n"
+	"                       else is a usage error, exit 2)\n"
 	"    --all              explain every reason code\n"
 	"    --json             with --reason/--all: [{\"code\", \"name\", \"explanation\"}]\n"
 	"    --help             this text\n"
@@ -588,14 +554,96 @@ static bool pair_p2p(const struct pair *p)
 	return p->r.decision == P2PGPU_MAPPING_P2P;
 }
 
-static void cell(const struct pair *p, char *b, size_t n)
+/*
+ * The matrix's short codes, `nvidia-smi topo -m` style, so that a cell
+ * stays 5 columns wide however many devices there are.
+ */
+static const struct code {
+	const char *code, *legend;
+} codes[] = {
+	{ "P2P", "peer-to-peer by PCI bus address (through a shared switch)" },
+	{ "PHB", "peer-to-peer through the host bridge or the IOMMU" },
+	[2 + P2PGPU_REASON_IMPORTER_NO_P2P] = { "IMP", "staged: the importer does not do peer-to-peer" },
+	[2 + P2PGPU_REASON_IMPORTER_NOT_PCI] = { "NPCI", "staged: the importer is not a PCI device" },
+	[2 + P2PGPU_REASON_NO_COMMON_SWITCH] = { "NOSW", "staged: no common switch (separate root ports)" },
+	[2 + P2PGPU_REASON_ACS_REDIRECT] = { "ACS", "staged: ACS redirects peer traffic upstream" },
+	[2 + P2PGPU_REASON_KERNEL_NO_P2PDMA] = { "NOK", "staged: the kernel has no P2PDMA (or MOVE_NOTIFY)" },
+	[2 + P2PGPU_REASON_DISABLED_BY_PARAM] = { "OFF", "staged: p2p disabled by p2pgpu.p2p=0" },
+	[2 + P2PGPU_REASON_PINNED_IN_SYSTEM] = { "PIN", "staged: pinned in system memory by another importer" },
+	[2 + P2PGPU_REASON_SYSTEM_PLACEMENT] = { "SYS", "staged: the buffer is in system memory" },
+	[2 + P2PGPU_REASON_MAP_REFUSED] = { "MAPR", "staged: the DMA API refused to map the BAR" },
+	[2 + P2PGPU_REASON_MAP_REFUSED + 1] = { "STG", "staged for a reason this p2pctl does not know" },
+	[2 + P2PGPU_REASON_MAP_REFUSED + 2] = { "ERR", "the probe failed (the step and error are below)" },
+};
+
+#define CODE_UNKNOWN	(2 + P2PGPU_REASON_MAP_REFUSED + 1)
+#define CODE_ERR	(2 + P2PGPU_REASON_MAP_REFUSED + 2)
+
+static int code_of(const struct pair *p)
 {
 	if (pair_err(p))
-		snprintf(b, n, "ERROR (%s)", pair_step(p));
-	else if (pair_p2p(p))
-		snprintf(b, n, "P2P (distance %d)", p->r.distance);
-	else
-		snprintf(b, n, "STAGED: %s", p2pbuf_reason_str(p->r.reason));
+		return CODE_ERR;
+	if (pair_p2p(p))
+		return p->r.att_flags & P2PGPU_ATTACH_BUS_ADDR ? 0 : 1;
+	if (p->r.reason >= P2PGPU_REASON_IMPORTER_NO_P2P &&
+	    p->r.reason <= P2PGPU_REASON_MAP_REFUSED)
+		return 2 + (int)p->r.reason;
+	return CODE_UNKNOWN;
+}
+
+/* One row per GPU, one 6-column cell per NIC, then the legend of the codes used. */
+static void print_matrix(const struct devs *d, const struct opts *o,
+			 const struct pair *pairs, int np)
+{
+	bool used[sizeof(codes) / sizeof(codes[0])] = { false };
+	char line[8 + 8 * MAX_DEVS], b[16];
+	bool bad = false;
+	int g, n, i, k;
+
+	k = snprintf(line, sizeof(line), "%-6s", "");
+	for (n = 0; n < d->nnic; n++) {
+		if (o->nic >= 0 && n != o->nic)
+			continue;
+		snprintf(b, sizeof(b), "nic%d", n);
+		k += snprintf(line + k, sizeof(line) - k, " %-5s", b);
+	}
+	while (k && line[k - 1] == ' ')
+		line[--k] = '\0';
+	printf("%s\n", line);
+	for (g = 0; g < d->ngpu; g++) {
+		if (o->gpu >= 0 && g != o->gpu)
+			continue;
+		k = snprintf(line, sizeof(line), "gpu%-3d", g);
+		for (i = 0; i < np; i++) {
+			int c;
+
+			if (pairs[i].gpu != g)
+				continue;
+			c = code_of(&pairs[i]);
+			used[c] = true;
+			snprintf(b, sizeof(b), "%s%s", codes[c].code,
+				 c != CODE_ERR && !pairs[i].r.verified ? "!" : "");
+			bad |= c != CODE_ERR && !pairs[i].r.verified;
+			k += snprintf(line + k, sizeof(line) - k, " %-5s", b);
+		}
+		while (k && line[k - 1] == ' ')
+			line[--k] = '\0';
+		printf("%s\n", line);
+	}
+	printf("\nLegend:\n");
+	for (i = 0; i < (int)(sizeof(codes) / sizeof(codes[0])); i++)
+		if (used[i])
+			printf("  %-5s %s\n", codes[i].code, codes[i].legend);
+	if (bad)
+		printf("  !     the data the NIC wrote did not read back correctly\n");
+	printf("\n");
+	for (g = 0; g < d->ngpu; g++)
+		if (o->gpu < 0 || g == o->gpu)
+			printf("  gpu%-3d %s  %s\n", g, d->gpu[g].pci, d->gpu[g].node);
+	for (n = 0; n < d->nnic; n++)
+		if (o->nic < 0 || n == o->nic)
+			printf("  nic%-3d %s  %s\n", n, d->nic[n].pci, d->nic[n].node);
+	printf("\n");
 }
 
 static void pair_line(const struct pair *p)
@@ -633,22 +681,26 @@ static int pairs_status(const struct pair *pairs, int n)
 	return rc;
 }
 
-static int need_devices(const struct devs *d, const struct opts *o)
+/* The devices are there, and --gpu/--nic name one of them: o->gpu, o->nic. */
+static int need_devices(const struct devs *d, struct opts *o)
 {
+	const char *pci[MAX_DEVS];
+	int i;
+
 	if (!d->ngpu || !d->nnic) {
 		explain_missing(d->ngpu, d->nnic);
 		return EX_NODEV;
 	}
-	if (o->gpu >= d->ngpu) {
-		fprintf(stderr, "%s: there is no gpu%d (found %d GPU%s)\n", prog,
-			o->gpu, d->ngpu, d->ngpu == 1 ? "" : "s");
+	for (i = 0; i < d->ngpu; i++)
+		pci[i] = d->gpu[i].pci;
+	o->gpu = o->gpu_sel.set ? cli_dev_resolve("gpu", &o->gpu_sel, pci, d->ngpu) : -1;
+	if (o->gpu_sel.set && o->gpu < 0)
 		return EX_NODEV;
-	}
-	if (o->nic >= d->nnic) {
-		fprintf(stderr, "%s: there is no nic%d (found %d NIC%s)\n", prog,
-			o->nic, d->nnic, d->nnic == 1 ? "" : "s");
+	for (i = 0; i < d->nnic; i++)
+		pci[i] = d->nic[i].pci;
+	o->nic = o->nic_sel.set ? cli_dev_resolve("nic", &o->nic_sel, pci, d->nnic) : -1;
+	if (o->nic_sel.set && o->nic < 0)
 		return EX_NODEV;
-	}
 	return EX_OK;
 }
 
@@ -657,9 +709,9 @@ static int cmd_topology(int argc, char **argv)
 	struct pair *pairs = NULL;
 	struct devs d;
 	struct opts o;
-	int i, g, n, np = 0, rc;
+	int i, np = 0, rc;
 
-	if (parse_opts("topology", argc, argv, "json gpu nic", &o))
+	if (parse_opts("topology", argc, argv, "json gpu nic verbose", &o))
 		return EX_USAGE;
 	if (o.help) {
 		printf("%s%s", topology_help, exit_codes_text);
@@ -724,58 +776,36 @@ static int cmd_topology(int argc, char **argv)
 		json_end_obj(&j);
 		json_finish(&j);
 	} else {
-		int w = 6, gw = 0;
-		char b[96];
-
+		print_matrix(&d, &o, pairs, np);
 		for (i = 0; i < np; i++) {
-			cell(&pairs[i], b, sizeof(b));
-			if ((int)strlen(b) > w)
-				w = (int)strlen(b);
-		}
-		gw = 6 + P2PBUF_PCI_ADDR_LEN;
-		if (w < 6 + P2PBUF_PCI_ADDR_LEN)
-			w = 6 + P2PBUF_PCI_ADDR_LEN;
-		printf("How each NIC reaches each GPU's VRAM (probed with a one-page DMA):\n\n");
-		printf("  %-*s", gw, "GPU \\ NIC");
-		for (n = 0; n < d.nnic; n++) {
-			if (o.nic >= 0 && n != o.nic)
-				continue;
-			snprintf(b, sizeof(b), "nic%d %s", n, d.nic[n].pci);
-			printf("  %-*s", n + 1 < d.nnic && o.nic < 0 ? w : 0, b);
-		}
-		printf("\n");
-		for (g = 0; g < d.ngpu; g++) {
-			if (o.gpu >= 0 && g != o.gpu)
-				continue;
-			snprintf(b, sizeof(b), "gpu%d %s", g, d.gpu[g].pci);
-			printf("  %-*s", gw, b);
-			for (i = 0; i < np; i++) {
-				if (pairs[i].gpu != g)
-					continue;
-				cell(&pairs[i], b, sizeof(b));
-				printf("  %s%*s", b,
-				       i + 1 < np && pairs[i + 1].gpu == g ?
-				       w - (int)strlen(b) : 0, "");
+			if (o.verbose) {
+				pair_line(&pairs[i]);
+			} else if (pair_err(&pairs[i])) {
+				pair_line(&pairs[i]);
+				cli_hint(pair_err(&pairs[i]), pair_step(&pairs[i]));
 			}
-			printf("\n");
 		}
-		printf("\n");
-		for (i = 0; i < np; i++)
-			pair_line(&pairs[i]);
-		printf("\nP2P = the NIC DMAs straight into the GPU's VRAM; STAGED = through a copy in\n"
-		       "system memory. Run `%s explain` for the cause and the fix.\n", prog);
+		printf("%sRun `%s explain` for the cause and the fix%s.\n",
+		       o.verbose || pairs_status(pairs, np) == EX_FAIL ? "\n" : "",
+		       prog, o.verbose ? "" : ",\n`p2pctl topology --verbose` for each pair's distance and bytes");
 	}
 	rc = pairs_status(pairs, np);
 	free(pairs);
 	return rc;
 }
 
+/* A reason code this p2pctl knows, by number or name; -1 otherwise. */
 static int parse_reason(const char *s, uint32_t *r)
 {
-	uint64_t v;
 	uint32_t i;
+	char *end;
+	unsigned long v;
 
-	if (!parse_u64(s, &v) && v <= UINT32_MAX) {
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || *end || v > P2PGPU_REASON_MAP_REFUSED)
+			return -1;
 		*r = (uint32_t)v;
 		return 0;
 	}
@@ -851,7 +881,7 @@ static int cmd_explain(int argc, char **argv)
 
 		if (o.reason) {
 			if (parse_reason(o.reason, &r)) {
-				usage_err("explain", "unknown reason '%s' (a number 0-%d or a name like no-common-switch)",
+				usage_err("explain", "--reason: '%s' is not a reason code (0 to %d, or a name: `p2pctl explain --all` lists them)",
 					  o.reason, P2PGPU_REASON_MAP_REFUSED);
 				return EX_USAGE;
 			}
@@ -904,6 +934,8 @@ static int cmd_explain(int argc, char **argv)
 				 "both bound to their devices (`p2pctl devices`).",
 				 pair_step(p), p2pbuf_strerror(pair_err(p)));
 			print_wrapped("  ", t, 78);
+			fflush(stdout);
+			cli_hint(pair_err(p), pair_step(p));
 			continue;
 		}
 		if (pair_p2p(p)) {
@@ -943,7 +975,7 @@ static const char share_help[] =
 	"    p2pctl share - share a VRAM buffer between two processes and fill it by DMA\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    p2pctl share [--size N] [--gpu N] [--nic N] [--json]\n"
+	"    p2pctl share [--size N] [--gpu DEV] [--nic DEV] [--json]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    The dma-buf round trip that an application pairing a GPU with an RDMA\n"
@@ -960,8 +992,10 @@ static const char share_help[] =
 	"    Exits 0 only when every byte was verified.\n"
 	"\n"
 	"OPTIONS\n"
-	"    --size N  buffer size in bytes (suffix K or M allowed), default 16384\n"
-	"    --gpu N   use GPU N (default 0); --nic N  use NIC N (default 0)\n"
+	"    --size N  buffer size in bytes, default 16384; a suffix K, M, G or T\n"
+	"              multiplies by 1024^1..4 (64K, 1M); no fractions\n"
+	"    --gpu DEV use this GPU (default gpu0): an index or a PCI address\n"
+	"    --nic DEV use this NIC (default nic0), the same way\n"
 	"    --json    print the result as one JSON object\n"
 	"    --help    this text\n"
 	"\n";
@@ -1085,22 +1119,6 @@ out:
 	return ret ? EX_FAIL : EX_OK;
 }
 
-static int share_hint(int err, const char *step)
-{
-	if (err == -EOPNOTSUPP || err == -524)
-		fprintf(stderr, "  hint: the exporter refused this importer; run `%s explain`.\n", prog);
-	else if (err == -ENOSPC)
-		fprintf(stderr, "  hint: VRAM is full; try a smaller --size.\n");
-	else if (err == -E2BIG)
-		fprintf(stderr, "  hint: --size is larger than the VRAM (see `%s devices`).\n", prog);
-	else if (err == -ETIMEDOUT)
-		fprintf(stderr, "  hint: the NIC's DMA engine did not finish in time; see `dmesg`.\n");
-	else if (err == -EACCES || err == -EPERM)
-		fprintf(stderr, "  hint: no permission on the device node; run as root or fix its mode.\n");
-	(void)step;
-	return 0;
-}
-
 static int cmd_share(int argc, char **argv)
 {
 	struct drm_p2pgpu_attachment_info att;
@@ -1159,7 +1177,7 @@ static int cmd_share(int argc, char **argv)
 	do { \
 		fprintf(stderr, "%s share: A (GPU process) could not %s: %s\n", prog, \
 			what, p2pbuf_strerror(err)); \
-		share_hint(err, what); \
+		cli_hint(err, what); \
 		rc = EX_FAIL; \
 		goto out; \
 	} while (0)
@@ -1205,7 +1223,7 @@ static int cmd_share(int argc, char **argv)
 	if (res.err) {
 		fprintf(stderr, "%s share: B (pid %d, NIC) could not %s: %s\n", prog,
 			res.pid, res.step, p2pbuf_strerror(res.err));
-		share_hint(res.err, res.step);
+		cli_hint(res.err, res.step);
 		rc = EX_FAIL;
 		goto out;
 	}

@@ -101,6 +101,30 @@ static void test_text(void)
 	CHECK(!strcmp(pci, "0000:03:02.1"));
 	p2pbuf_pci_addr(pci, 0x10000, 0x1ff, 0xff);
 	CHECK(strlen(pci) == 12);
+	/* no glibc-only strerrordesc_np(): unknown codes still get a text */
+	CHECK(strstr(p2pbuf_strerror(-4000), "unknown error code 4000"));
+	CHECK(!strcmp(p2pbuf_strerror(-ENOENT), "No such file or directory"));
+}
+
+static void test_pci_parse(void)
+{
+	char pci[P2PBUF_PCI_ADDR_LEN];
+
+	CHECK(p2pbuf_pci_parse("0000:03:00.0", pci) == 0 && !strcmp(pci, "0000:03:00.0"));
+	CHECK(p2pbuf_pci_parse("03:1F.7", pci) == 0 && !strcmp(pci, "0000:03:1f.7"));
+	CHECK(p2pbuf_pci_parse("00AB:c0:01.1", pci) == 0 && !strcmp(pci, "00ab:c0:01.1"));
+	CHECK(p2pbuf_pci_parse("0", pci) == -EINVAL);
+	CHECK(p2pbuf_pci_parse("03:00.8", pci) == -EINVAL);
+	CHECK(p2pbuf_pci_parse("03:20.0", pci) == -EINVAL);
+	CHECK(p2pbuf_pci_parse("0x3:00.0", pci) == -EINVAL);
+	CHECK(p2pbuf_pci_parse("03:00.0x", pci) == -EINVAL);
+	CHECK(p2pbuf_pci_parse("-3:00.0", pci) == -EINVAL);
+}
+
+static void test_version(void)
+{
+	/* the one version: VERSION in the top-level Makefile */
+	CHECK(!strcmp(p2pbuf_version(), EXPECT_VERSION));
 }
 
 static void test_enum(void)
@@ -122,6 +146,8 @@ int main(void)
 	test_fdpass();
 	test_text();
 	test_enum();
+	test_pci_parse();
+	test_version();
 	printf("libp2pbuf unit test: %s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;
 }
