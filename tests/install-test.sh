@@ -110,7 +110,7 @@ left=$(find "$dest" ! -type d | head)
 # --- DKMS, in a private tree ----------------------------------------------------
 if [ "${INSTALL_TEST_DKMS:-0}" = 1 ]; then
 	d=$tmp/dkms
-	mkdir -p "$d/src" "$d/tree" "$d/inst"
+	mkdir -p "$d/src" "$d/tree" "$d/inst/$kver"
 	args=(DKMS_SRC_ROOT="$d/src" DESTDIR="$d/root" PREFIX=/usr
 	      DKMS_FLAGS="--dkmstree $d/tree --sourcetree $d/src --installtree $d/inst --no-depmod --no-initrd")
 	rev=$(git -C "$repo" rev-parse --short=10 HEAD)
