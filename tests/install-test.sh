@@ -35,6 +35,21 @@ for k in 6.0.12-1-amd64 5.10.0-28-amd64 5.19.0 4.19.0-26-amd64 3.16.0 16.0; do
 done
 ok "dkms.conf takes kernels >= 6.1 only ($re)"
 
+# --- the README's QEMU lines are the harness's -----------------------------------
+for t in switch rootports; do
+	# shellcheck source=vm/topologies.sh
+	devs=$(source "$repo/tests/vm/topologies.sh" && topology_args "$t" >/dev/null 2>&1 &&
+		for ((i = 0; i < ${#QEMU_DEVICES[@]}; i++)); do
+			[ "${QEMU_DEVICES[i]}" = -device ] && echo "${QEMU_DEVICES[i + 1]}"
+		done)
+	[ -n "$devs" ] || bad "no -device lines from topology_args $t"
+	while read -r dev; do
+		sed 's/ *\\$//' "$repo/README.md" | grep -qxF -- "  -device $dev" ||
+			bad "README.md lacks the $t layout's -device $dev"
+	done <<<"$devs"
+done
+[ "$fail" = 0 ] && ok "README's QEMU -device lines match tests/vm/topologies.sh (switch, rootports)"
+
 # --- staged install -----------------------------------------------------------
 dest=$tmp/root
 mkdir -p "$dest"
