@@ -248,7 +248,10 @@ int p2pbuf_bo_find_attachment(struct p2pbuf_bo *bo, const char *importer,
  * p2pbuf_bo_import() - a buffer from a dma-buf fd received from another
  * process (PRIME import into @gpu; the fd stays the caller's). The
  * exporter decides whether @gpu can import it (a p2pgpu dma-buf of the same
- * device always can). Destroy with p2pbuf_bo_destroy().
+ * device always can). Destroy with p2pbuf_bo_destroy(). DRM gives an object
+ * one handle per open file: importing a buffer this same struct p2pbuf_gpu
+ * exported returns a second p2pbuf_bo with the first one's handle, and
+ * destroying either closes that handle for both.
  */
 int p2pbuf_bo_import(struct p2pbuf_gpu *gpu, int dmabuf_fd,
 		     struct p2pbuf_bo **out);

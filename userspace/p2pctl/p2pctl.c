@@ -368,6 +368,12 @@ static int cmd_devices(int argc, char **argv)
 			ret = p2pbuf_gpu_open_path(d.gpu[i].node, &gpu);
 			if (!ret)
 				ret = p2pbuf_gpu_info(gpu, &info);
+			if (ret == -EPROTO) {
+				printf("  gpu%d  %-12s  %s  (p2pgpu interface %d.%d; this p2pctl speaks %d.x: install matching modules and tools)\n",
+				       i, d.gpu[i].pci, d.gpu[i].node, d.gpu[i].drv_major,
+				       d.gpu[i].drv_minor, P2PBUF_DRM_MAJOR);
+				continue;
+			}
 			if (ret) {
 				printf("  gpu%d  %-12s  %s  (cannot query: %s)\n", i,
 				       d.gpu[i].pci, d.gpu[i].node, p2pbuf_strerror(ret));

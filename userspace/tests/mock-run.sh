@@ -139,6 +139,8 @@ has out 'probe failed at "DMA transfer"' "topology names the step"
 has err "hint: the NIC's DMA engine did not finish" "topology hint"
 check 1 "explain, reg-user ENOMEM" env MOCK_FAIL=reg-user:ENOMEM LD_PRELOAD="$MOCK" "$CTL" explain
 has err 'hint: pinning user memory' "explain hint"
+check 0 "devices, DRM interface 2" env MOCK_DRM_MAJOR=2 LD_PRELOAD="$MOCK" "$CTL" devices
+has out 'p2pgpu interface 2\.0; this p2pctl speaks 1\.x' "devices names the interface versions"
 check 1 "topology, DRM interface 2" env MOCK_DRM_MAJOR=2 LD_PRELOAD="$MOCK" "$CTL" topology
 has err 'hint: the loaded p2pgpu speaks another interface version' "interface mismatch hint"
 # --- compact matrix -----------------------------------------------------------
