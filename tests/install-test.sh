@@ -50,6 +50,14 @@ for t in switch rootports; do
 done
 [ "$fail" = 0 ] && ok "README's QEMU -device lines match tests/vm/topologies.sh (switch, rootports)"
 
+# --- CPPFLAGS (Debian's hardening flags come through it) reach every compile ----
+n=$(make -s -B -n -C "$repo/userspace" BUILD="$tmp/cpp" CPPFLAGS=-DP2PBUF_CPPFLAGS_SEEN 2>/dev/null |
+	grep -E '(^| )(cc|gcc)( |$).* -c ' | grep -vc P2PBUF_CPPFLAGS_SEEN)
+m=$(make -s -B -n -C "$repo/userspace" BUILD="$tmp/cpp" CPPFLAGS=-DP2PBUF_CPPFLAGS_SEEN 2>/dev/null |
+	grep -E '(^| )(cc|gcc)( |$).* -c ' | grep -c P2PBUF_CPPFLAGS_SEEN)
+[ "$n" = 0 ] && [ "$m" -gt 0 ] && ok "CPPFLAGS reach all $m userspace compiles" ||
+	bad "CPPFLAGS missing from $n of $((n + m)) userspace compiles"
+
 # --- staged install -----------------------------------------------------------
 dest=$tmp/root
 mkdir -p "$dest"
