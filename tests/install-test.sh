@@ -13,6 +13,7 @@
 #  - INSTALL_TEST_DKMS=1: `make dkms` in a private DKMS tree succeeds twice
 #    (rebuilding) and after a new commit replaces the old registration;
 #    `make dkms-remove` leaves none. Needs dkms and KDIR's headers.
+# shellcheck disable=SC2015 # ok() always succeeds: A && ok || bad is if-then-else
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fail=0
@@ -22,6 +23,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 ok() { echo "ok: $*"; }
 
 version=$(sed -n 's/^VERSION := //p' "$repo/Makefile")
+# shellcheck disable=SC2016 # $(KDIR) is make's, not the shell's
 kdir=$(make -s -C "$repo" -f Makefile -f - print-kdir <<<'print-kdir: ; @echo $(KDIR)')
 kver=$(cat "$kdir/include/config/kernel.release" 2>/dev/null)
 
@@ -37,7 +39,7 @@ ok "dkms.conf takes kernels >= 6.1 only ($re)"
 
 # --- the README's QEMU lines are the harness's -----------------------------------
 for t in switch rootports; do
-	# shellcheck source=vm/topologies.sh
+	# shellcheck source=tests/vm/topologies.sh disable=SC1091
 	devs=$(source "$repo/tests/vm/topologies.sh" && topology_args "$t" >/dev/null 2>&1 &&
 		for ((i = 0; i < ${#QEMU_DEVICES[@]}; i++)); do
 			[ "${QEMU_DEVICES[i]}" = -device ] && echo "${QEMU_DEVICES[i + 1]}"
@@ -106,6 +108,7 @@ C
 # or --define-variable would move libdrm's too)
 mkdir -p "$tmp/pc"
 sed "s|=/usr|=$dest/usr|" "$dest/usr/lib/pkgconfig/libp2pbuf.pc" >"$tmp/pc/libp2pbuf.pc"
+# shellcheck disable=SC2086 # $flags: pkg-config's words
 if flags=$(PKG_CONFIG_PATH=$tmp/pc pkg-config --cflags --libs libp2pbuf) &&
 	cc -o "$tmp/user" "$tmp/user.c" $flags >"$tmp/cc.log" 2>&1; then
 	got=$(LD_LIBRARY_PATH=$dest/usr/lib "$tmp/user")

@@ -72,7 +72,7 @@ has err "unknown suffix 'X'" "unknown suffix"
 check 2 "share --size 010 is not octal, 0 is not a size" run share --size 0
 has err 'out of range' "zero size"
 # --- counts -----------------------------------------------------------------
-B=(bench --skip map,steady,migrate,scale)
+B=(bench --skip "map,steady,migrate,scale")
 check 2 "bench --transfers -1" run "${B[@]}" --transfers -1
 has err -- '--transfers: .-1. is negative' "negative transfers"
 check 2 "bench --transfers 2^64" run "${B[@]}" --transfers 18446744073709551616
