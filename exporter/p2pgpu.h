@@ -33,7 +33,7 @@ extern bool p2pgpu_param_p2p;
  * struct p2pgpu_device - one p2pgpu PCI function
  * @drm: the DRM device; its lifetime (refcounted) is the structure's.
  * @bdev: the TTM device managing VRAM, TT and SYSTEM.
- * @pdev: the PCI function.
+ * @pci: the PCI function.
  * @vram_phys: CPU physical address of the VRAM BAR.
  * @vram_size: size of the VRAM BAR in bytes.
  * @bar_bus_addr: PCI bus address of the VRAM BAR.
@@ -53,7 +53,7 @@ extern bool p2pgpu_param_p2p;
 struct p2pgpu_device {
 	struct drm_device drm;
 	struct ttm_device bdev;
-	struct pci_dev *pdev;
+	struct pci_dev *pci;
 	resource_size_t vram_phys;
 	u64 vram_size;
 	u64 bar_bus_addr;
@@ -167,21 +167,21 @@ static inline struct p2pgpu_device *p2pgpu_bo_dev(struct p2pgpu_bo *bo)
 }
 
 /* p2pgpu_ttm.c */
-int p2pgpu_ttm_init(struct p2pgpu_device *pdev);
-void p2pgpu_ttm_fini(struct p2pgpu_device *pdev);
-void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev);
+int p2pgpu_ttm_init(struct p2pgpu_device *gpu);
+void p2pgpu_ttm_fini(struct p2pgpu_device *gpu);
+void p2pgpu_ttm_evict_vram(struct p2pgpu_device *gpu);
 struct ttm_placement *p2pgpu_ttm_placement(u32 placement);
 bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo);
-int p2pgpu_vram_errno(struct p2pgpu_device *pdev, u64 size, int ret);
+int p2pgpu_vram_errno(struct p2pgpu_device *gpu, u64 size, int ret);
 int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible);
 int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram);
 void p2pgpu_bo_unpin(struct p2pgpu_bo *bo);
 void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo);
-u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *pdev);
-u64 p2pgpu_vram_used(struct p2pgpu_device *pdev);
+u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *gpu);
+u64 p2pgpu_vram_used(struct p2pgpu_device *gpu);
 
 /* p2pgpu_gem.c */
-int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
+int p2pgpu_bo_create(struct p2pgpu_device *gpu, u64 size, u32 placement,
 		     struct p2pgpu_bo **out);
 struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,
 					       struct dma_buf *dmabuf);
@@ -202,7 +202,7 @@ int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
 				  struct drm_file *file);
 
 /* p2pgpu_p2p.c */
-void p2pgpu_p2p_init(struct p2pgpu_device *pdev);
+void p2pgpu_p2p_init(struct p2pgpu_device *gpu);
 void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 		       struct p2pgpu_attach *rec);
 struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
@@ -210,6 +210,6 @@ struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
 const char *p2pgpu_reason_name(u32 reason);
 
 /* p2pgpu_debugfs.c */
-void p2pgpu_debugfs_init(struct p2pgpu_device *pdev);
+void p2pgpu_debugfs_init(struct p2pgpu_device *gpu);
 
 #endif /* P2PGPU_H */
