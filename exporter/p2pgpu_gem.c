@@ -71,6 +71,7 @@ int p2pgpu_bo_create(struct p2pgpu_device *gpu, u64 size, u32 placement,
 	bo->requested = placement;
 	INIT_LIST_HEAD(&bo->attachments);
 	INIT_LIST_HEAD(&bo->ranges);
+	INIT_LIST_HEAD(&bo->staged_maps);
 	bo->tbo.base.funcs = &p2pgpu_gem_funcs;
 	drm_gem_private_object_init(&gpu->drm, &bo->tbo.base, size);
 

@@ -130,12 +130,21 @@ bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo)
  * BO's fake offset (as drm_gem_dmabuf_export() arranges), which TTM zaps
  * for exactly this BO on every move and swap-out, and drm_dev_unplug() for
  * every BO on unbind.
+ *
+ * Staged DMA mappings are synced for the CPU first, so that what devices
+ * wrote through a bounce buffer is in the pages the move copies or swaps
+ * out, and are stale from then on: the next map makes a new one.
  */
 void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 {
+	struct p2pgpu_staged_map *map;
 	struct p2pgpu_range *range;
 
 	dma_resv_assert_held(bo->tbo.base.resv);
+
+	p2pgpu_bo_sync_staged(bo, true);
+	list_for_each_entry(map, &bo->staged_maps, link)
+		map->stale = true;
 
 	if (bo->dmabuf)
 		dma_buf_invalidate_mappings(bo->dmabuf);
