@@ -65,9 +65,12 @@ int p2prdma_engine_init(struct p2prdma_nic *nic)
 	/*
 	 * The device addresses regions through a per-page table and splits
 	 * every DMA at page boundaries, so a mapped segment may be of any
-	 * length: do not make exporters split at the PCI default of 64 KiB.
+	 * length the DMA layer can map: do not make exporters split at the
+	 * PCI default of 64 KiB, but do where swiotlb bounces (256 KiB).
 	 */
-	dma_set_max_seg_size(&pci->dev, UINT_MAX);
+	dma_set_max_seg_size(&pci->dev,
+			     min_t(size_t, UINT_MAX,
+				   dma_max_mapping_size(&pci->dev)));
 	nic->drain_ms = P2PRDMA_DRAIN_MS;
 	mutex_init(&nic->engine_lock);
 	init_completion(&nic->dma_done);

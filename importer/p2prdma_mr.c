@@ -220,8 +220,11 @@ int p2prdma_reg_user(struct p2prdma_nic *nic,
 		npinned += ret;
 	}
 
-	ret = sg_alloc_table_from_pages(&mr->usgt, mr->upages, mr->npages,
-					mr->pgoff, args->length, GFP_KERNEL);
+	ret = sg_alloc_table_from_pages_segment(&mr->usgt, mr->upages,
+						mr->npages, mr->pgoff,
+						args->length,
+						dma_get_max_seg_size(p2prdma_dma_dev(nic)),
+						GFP_KERNEL);
 	if (ret)
 		goto unpin_pages;
 
