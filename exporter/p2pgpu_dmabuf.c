@@ -585,9 +585,14 @@ static int p2pgpu_dma_buf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
 	int ret;
 
 	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
-	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
-	if (ret)
-		return ret;
+	/* the CPU's writes must reach the devices even if a signal came */
+	if (for_cpu) {
+		ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+		if (ret)
+			return ret;
+	} else {
+		dma_resv_lock(dmabuf->resv, NULL);
+	}
 	p2pgpu_bo_sync_staged(bo, for_cpu);
 	dma_resv_unlock(dmabuf->resv);
 	return 0;
@@ -623,7 +628,7 @@ static int p2pgpu_dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
  * Syncs system memory that devices have mapped for them, so that they read
  * what the CPU wrote (see begin_cpu_access).
  *
- * Return: 0 or -EINTR.
+ * Return: 0.
  */
 static int p2pgpu_dma_buf_end_cpu_access(struct dma_buf *dmabuf,
 					 enum dma_data_direction dir)
