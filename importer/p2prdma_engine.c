@@ -10,7 +10,9 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iommu.h>
 #include <linux/jiffies.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 
 #include "p2prdma.h"
@@ -48,6 +50,74 @@ static irqreturn_t p2prdma_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+static bool p2prdma_engine_busy(struct p2prdma_nic *nic)
+{
+	return readq(nic->mmio + EDU_REG_DMA_CMD) & EDU_DMA_START;
+}
+
+/*
+ * An address no memory answers at, whose low 28 bits are zero: a device
+ * that truncates it reaches physical address 0 instead.
+ */
+#define EDU_REACH_PROBE_ADDR	BIT_ULL(63)
+#define EDU_REACH_PROBE_MS	1000
+
+/*
+ * QEMU's edu truncates every DMA address to its "dma_mask" property: 28 bits
+ * unless QEMU was started with -device edu,dma_mask=<mask>, and no register
+ * tells which (hw/misc/edu.c: edu_clamp_addr(); the DMA registers read back
+ * what was written). A DMA to 2^63 shows it. With a 64-bit mask it reaches no
+ * memory and QEMU drops it; truncated, it writes physical address 0, which
+ * x86 reserves (the real-mode interrupt table) and Linux does not use once
+ * booted. Those 8 bytes get a random mark first and are restored after.
+ * Behind an IOMMU the DMA would fault instead: not tried there.
+ *
+ * Return: 0 when the device reaches 64-bit addresses (or it cannot be told
+ * safely), -ENODEV when it truncates them, -ETIMEDOUT when its engine does
+ * not finish.
+ */
+static int p2prdma_engine_check_reach(struct p2prdma_nic *nic)
+{
+	unsigned long deadline;
+	u64 *low, mark, saved;
+	bool truncated;
+
+	if (!IS_ENABLED(CONFIG_X86) || device_iommu_mapped(&nic->pci->dev))
+		return 0;
+	low = memremap(0, sizeof(*low), MEMREMAP_WB);
+	if (!low)
+		return 0;
+
+	get_random_bytes(&mark, sizeof(mark));
+	saved = READ_ONCE(*low);
+	WRITE_ONCE(*low, mark);
+	/* 8 bytes of the device buffer to 2^63, no interrupt: polled */
+	writeq(EDU_BUF_ADDR, nic->mmio + EDU_REG_DMA_SRC);
+	writeq(EDU_REACH_PROBE_ADDR, nic->mmio + EDU_REG_DMA_DST);
+	writeq(sizeof(mark), nic->mmio + EDU_REG_DMA_COUNT);
+	writeq(EDU_DMA_START | EDU_DMA_TO_RAM, nic->mmio + EDU_REG_DMA_CMD);
+	deadline = jiffies + msecs_to_jiffies(EDU_REACH_PROBE_MS);
+	while (p2prdma_engine_busy(nic) && time_before(jiffies, deadline))
+		usleep_range(5000, 10000);
+	if (p2prdma_engine_busy(nic)) {
+		/* it may still write address 0: leave the mark to it */
+		memunmap(low);
+		dev_err(&nic->pci->dev, "DMA engine did not finish a DMA in %u ms\n",
+			EDU_REACH_PROBE_MS);
+		return -ETIMEDOUT;
+	}
+	truncated = READ_ONCE(*low) != mark;
+	WRITE_ONCE(*low, saved);
+	memunmap(low);
+
+	if (truncated) {
+		dev_err(&nic->pci->dev,
+			"edu truncates DMA addresses to its dma_mask (QEMU's default: 28 bits, 256 MiB): start QEMU with -device edu,dma_mask=0xffffffffffffffff\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
 /**
  * p2prdma_engine_init() - set up DMA mask, bus mastering and the interrupt
  * @nic: the device, BAR0 mapped.
@@ -59,6 +129,7 @@ int p2prdma_engine_init(struct p2prdma_nic *nic)
 	struct pci_dev *pci = nic->pci;
 	int ret;
 
+	/* what p2prdma_engine_check_reach() makes sure of before any use */
 	ret = dma_set_mask_and_coherent(&pci->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
@@ -75,18 +146,24 @@ int p2prdma_engine_init(struct p2prdma_nic *nic)
 	mutex_init(&nic->engine_lock);
 	init_completion(&nic->dma_done);
 
+	pci_set_master(pci);
+	ret = p2prdma_engine_check_reach(nic);
+	if (ret)
+		goto clear_master;
+
 	ret = pci_alloc_irq_vectors(pci, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
 	if (ret < 0)
-		return ret;
+		goto clear_master;
 	ret = request_irq(pci_irq_vector(pci, 0), p2prdma_irq, IRQF_SHARED,
 			  nic->name, nic);
 	if (ret)
 		goto free_vectors;
-	pci_set_master(pci);
 	return 0;
 
 free_vectors:
 	pci_free_irq_vectors(pci);
+clear_master:
+	pci_clear_master(pci);
 	return ret;
 }
 
@@ -99,11 +176,6 @@ void p2prdma_engine_fini(struct p2prdma_nic *nic)
 	pci_clear_master(nic->pci);
 	free_irq(pci_irq_vector(nic->pci, 0), nic);
 	pci_free_irq_vectors(nic->pci);
-}
-
-static bool p2prdma_engine_busy(struct p2prdma_nic *nic)
-{
-	return readq(nic->mmio + EDU_REG_DMA_CMD) & EDU_DMA_START;
 }
 
 /*
