@@ -356,7 +356,11 @@ igt_main
 			for (int i = 0; i < 100; i++) {
 				u[0] = (uint8_t)i;
 				transfer(hb, 0, hu, 0, 64);
+				dma_buf_sync(b.dmabuf, DMA_BUF_SYNC_START |
+					     DMA_BUF_SYNC_READ);
 				igt_assert_eq(b.cpu[0], (uint8_t)i);
+				dma_buf_sync(b.dmabuf, DMA_BUF_SYNC_END |
+					     DMA_BUF_SYNC_READ);
 			}
 			query(hb, &q);
 			igt_assert_eq_u32(q.map_count, before);
