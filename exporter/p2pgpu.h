@@ -9,9 +9,11 @@
 
 #include <linux/atomic.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-direction.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -33,7 +35,7 @@ extern bool p2pgpu_param_p2p;
  * struct p2pgpu_device - one p2pgpu PCI function
  * @drm: the DRM device; its lifetime (refcounted) is the structure's.
  * @bdev: the TTM device managing VRAM, TT and SYSTEM.
- * @pdev: the PCI function.
+ * @pci: the PCI function.
  * @vram_phys: CPU physical address of the VRAM BAR.
  * @vram_size: size of the VRAM BAR in bytes.
  * @bar_bus_addr: PCI bus address of the VRAM BAR.
@@ -53,7 +55,7 @@ extern bool p2pgpu_param_p2p;
 struct p2pgpu_device {
 	struct drm_device drm;
 	struct ttm_device bdev;
-	struct pci_dev *pdev;
+	struct pci_dev *pci;
 	resource_size_t vram_phys;
 	u64 vram_size;
 	u64 bar_bus_addr;
@@ -82,6 +84,9 @@ struct p2pgpu_device {
  * @attachments: &struct p2pgpu_attach records of every dma-buf attachment
  * (whole buffer and ranges), protected by the BO's dma_resv.
  * @ranges: &struct p2pgpu_range exports, protected by the BO's dma_resv.
+ * @staged_maps: &struct p2pgpu_staged_map DMA mappings of its system memory
+ * pages, shared by the attachments of one device, protected by the BO's
+ * dma_resv.
  * @dev_link: entry in &p2pgpu_device.bos.
  * @revoked: told its importers that the device is gone (under bos_lock).
  */
@@ -93,8 +98,52 @@ struct p2pgpu_bo {
 	struct dma_buf *dmabuf;
 	struct list_head attachments;
 	struct list_head ranges;
+	struct list_head staged_maps;
 	struct list_head dev_link;
 	bool revoked;
+};
+
+/**
+ * struct p2pgpu_staged_map - one DMA mapping of a BO's system memory pages
+ * for one device, shared by every attachment of that device that maps the
+ * same range
+ * @link: entry in &p2pgpu_bo.staged_maps.
+ * @dev: the importing device the mapping is for.
+ * @dir: its DMA direction.
+ * @offset: start in the BO, bytes.
+ * @length: bytes.
+ * @sgt: the mapping; never handed out (the dma-buf core may mangle what
+ * importers get), each map_dma_buf gets a copy of its DMA addresses.
+ * @copies: &struct p2pgpu_staged_sgt tables handed out and not yet unmapped.
+ * @stale: the BO moved or was swapped out since: the pages are no longer the
+ * BO's, so no new attachment shares it and CPU access does not sync it.
+ *
+ * One mapping per device rather than per attachment: under swiotlb every
+ * mapping has its own bounce buffer, so two mappings of the same pages for
+ * one device would each hold a different version of the bytes, and DMA-API
+ * debugging rightly warns once more than seven mappings of a page overlap.
+ */
+struct p2pgpu_staged_map {
+	struct list_head link;
+	struct device *dev;
+	enum dma_data_direction dir;
+	u64 offset;
+	u64 length;
+	struct sg_table sgt;
+	struct list_head copies;
+	bool stale;
+};
+
+/**
+ * struct p2pgpu_staged_sgt - a copy of a staged mapping given to an importer
+ * @sgt: what map_dma_buf returned.
+ * @map: the shared mapping it copies.
+ * @link: entry in &p2pgpu_staged_map.copies.
+ */
+struct p2pgpu_staged_sgt {
+	struct sg_table sgt;
+	struct p2pgpu_staged_map *map;
+	struct list_head link;
 };
 
 /**
@@ -167,21 +216,22 @@ static inline struct p2pgpu_device *p2pgpu_bo_dev(struct p2pgpu_bo *bo)
 }
 
 /* p2pgpu_ttm.c */
-int p2pgpu_ttm_init(struct p2pgpu_device *pdev);
-void p2pgpu_ttm_fini(struct p2pgpu_device *pdev);
-void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev);
+int p2pgpu_ttm_init(struct p2pgpu_device *gpu);
+void p2pgpu_ttm_fini(struct p2pgpu_device *gpu);
+void p2pgpu_ttm_evict_vram(struct p2pgpu_device *gpu);
 struct ttm_placement *p2pgpu_ttm_placement(u32 placement);
 bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo);
-int p2pgpu_vram_errno(struct p2pgpu_device *pdev, u64 size, int ret);
+int p2pgpu_vram_errno(struct p2pgpu_device *gpu, u64 size, int ret);
 int p2pgpu_bo_validate(struct p2pgpu_bo *bo, u32 placement, bool interruptible);
 int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram);
 void p2pgpu_bo_unpin(struct p2pgpu_bo *bo);
 void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo);
-u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *pdev);
-u64 p2pgpu_vram_used(struct p2pgpu_device *pdev);
+void p2pgpu_bo_sync_staged(struct p2pgpu_bo *bo, bool for_cpu);
+u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *gpu);
+u64 p2pgpu_vram_used(struct p2pgpu_device *gpu);
 
 /* p2pgpu_gem.c */
-int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
+int p2pgpu_bo_create(struct p2pgpu_device *gpu, u64 size, u32 placement,
 		     struct p2pgpu_bo **out);
 struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,
 					       struct dma_buf *dmabuf);
@@ -202,7 +252,7 @@ int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
 				  struct drm_file *file);
 
 /* p2pgpu_p2p.c */
-void p2pgpu_p2p_init(struct p2pgpu_device *pdev);
+void p2pgpu_p2p_init(struct p2pgpu_device *gpu);
 void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 		       struct p2pgpu_attach *rec);
 struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
@@ -210,6 +260,6 @@ struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
 const char *p2pgpu_reason_name(u32 reason);
 
 /* p2pgpu_debugfs.c */
-void p2pgpu_debugfs_init(struct p2pgpu_device *pdev);
+void p2pgpu_debugfs_init(struct p2pgpu_device *gpu);
 
 #endif /* P2PGPU_H */

@@ -75,19 +75,19 @@ static void p2pgpu_debugfs_bo(struct seq_file *m, struct p2pgpu_bo *bo)
 static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
 {
 	struct drm_debugfs_entry *entry = m->private;
-	struct p2pgpu_device *pdev = to_p2pgpu(entry->dev);
+	struct p2pgpu_device *gpu = to_p2pgpu(entry->dev);
 	struct p2pgpu_bo *bo;
 
 	seq_printf(m, "vram %llu bytes at bus %#llx, used %llu, pinned %llu of %llu\n",
-		   pdev->vram_size, pdev->bar_bus_addr, p2pgpu_vram_used(pdev),
-		   pdev->vram_pinned, p2pgpu_vram_pin_limit(pdev));
+		   gpu->vram_size, gpu->bar_bus_addr, p2pgpu_vram_used(gpu),
+		   gpu->vram_pinned, p2pgpu_vram_pin_limit(gpu));
 	seq_printf(m, "p2pdma %s (%d), move_notify %s, p2p param %s\n",
-		   pdev->p2pdma ? "yes" : "no", pdev->p2pdma_err,
+		   gpu->p2pdma ? "yes" : "no", gpu->p2pdma_err,
 		   P2PBUF_INVALIDATE_MAPPINGS ? "yes" : "no",
 		   READ_ONCE(p2pgpu_param_p2p) ? "on" : "off");
 
-	mutex_lock(&pdev->bos_lock);
-	list_for_each_entry(bo, &pdev->bos, dev_link) {
+	mutex_lock(&gpu->bos_lock);
+	list_for_each_entry(bo, &gpu->bos, dev_link) {
 		/*
 		 * Only try: a BO is destroyed with its dma_resv unlocked but
 		 * under bos_lock, so waiting for a dma_resv here would order
@@ -100,30 +100,30 @@ static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
 		p2pgpu_debugfs_bo(m, bo);
 		dma_resv_unlock(bo->tbo.base.resv);
 	}
-	mutex_unlock(&pdev->bos_lock);
+	mutex_unlock(&gpu->bos_lock);
 	return 0;
 }
 
 static int p2pgpu_debugfs_objects(struct seq_file *m, void *unused)
 {
 	struct drm_debugfs_entry *entry = m->private;
-	struct p2pgpu_device *pdev = to_p2pgpu(entry->dev);
+	struct p2pgpu_device *gpu = to_p2pgpu(entry->dev);
 
 	seq_printf(m, "bos %d\nattachments %d\ndmabufs %d\n",
-		   atomic_read(&pdev->live_bos),
-		   atomic_read(&pdev->live_attachments),
-		   atomic_read(&pdev->live_dmabufs));
+		   atomic_read(&gpu->live_bos),
+		   atomic_read(&gpu->live_attachments),
+		   atomic_read(&gpu->live_dmabufs));
 	return 0;
 }
 
 /**
  * p2pgpu_debugfs_init - register the device's debugfs files
- * @pdev: the device, after drm_dev_register() (the compat stand-in for
+ * @gpu: the device, after drm_dev_register() (the compat stand-in for
  *	kernels before 6.3 needs the minor's directory)
  */
-void p2pgpu_debugfs_init(struct p2pgpu_device *pdev)
+void p2pgpu_debugfs_init(struct p2pgpu_device *gpu)
 {
-	drm_debugfs_add_file(&pdev->drm, "p2pgpu_bos", p2pgpu_debugfs_bos, NULL);
-	drm_debugfs_add_file(&pdev->drm, "p2pgpu_objects",
+	drm_debugfs_add_file(&gpu->drm, "p2pgpu_bos", p2pgpu_debugfs_bos, NULL);
+	drm_debugfs_add_file(&gpu->drm, "p2pgpu_objects",
 			     p2pgpu_debugfs_objects, NULL);
 }

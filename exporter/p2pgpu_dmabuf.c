@@ -168,46 +168,141 @@ static void p2pgpu_dma_buf_unpin(struct dma_buf_attachment *attach)
 	p2pgpu_bo_unpin(bo);
 }
 
-/* the importer's view of system memory pages: a DMA mapping of the TT pages */
-static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
-				      u64 length, struct device *dev,
-				      enum dma_data_direction dir)
+/* the staged copy @sgt is, NULL when it is a mapping of the BAR */
+static struct p2pgpu_staged_sgt *p2pgpu_staged_find(struct p2pgpu_bo *bo,
+						    struct sg_table *sgt)
+{
+	struct p2pgpu_staged_sgt *copy;
+	struct p2pgpu_staged_map *map;
+
+	list_for_each_entry(map, &bo->staged_maps, link)
+		list_for_each_entry(copy, &map->copies, link)
+			if (&copy->sgt == sgt)
+				return copy;
+	return NULL;
+}
+
+/*
+ * Drop a shared staged mapping once no importer holds a copy. A stale one's
+ * pages may already be freed or elsewhere: it was synced for the CPU before
+ * the BO moved, and nothing is copied back now.
+ */
+static void p2pgpu_staged_map_put(struct p2pgpu_bo *bo,
+				  struct p2pgpu_staged_map *map)
+{
+	if (!list_empty(&map->copies))
+		return;
+	list_del(&map->link);
+	dma_unmap_sgtable(map->dev, &map->sgt, map->dir,
+			  map->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0);
+	sg_free_table(&map->sgt);
+	kfree(map);
+}
+
+/* the importer's copy of a shared staged mapping: its DMA addresses */
+static struct sg_table *p2pgpu_staged_copy(struct p2pgpu_staged_map *map)
+{
+	struct scatterlist *src, *dst;
+	struct p2pgpu_staged_sgt *copy;
+	unsigned int i;
+
+	copy = kzalloc(sizeof(*copy), GFP_KERNEL);
+	if (!copy)
+		return ERR_PTR(-ENOMEM);
+	if (sg_alloc_table(&copy->sgt, map->sgt.orig_nents, GFP_KERNEL)) {
+		kfree(copy);
+		return ERR_PTR(-ENOMEM);
+	}
+	dst = copy->sgt.sgl;
+	for_each_sgtable_sg(&map->sgt, src, i) {
+		sg_set_page(dst, sg_page(src), src->length, src->offset);
+		/* an IOMMU may have merged segments: nents of them are valid */
+		if (i < map->sgt.nents) {
+			sg_dma_address(dst) = sg_dma_address(src);
+			sg_dma_len(dst) = sg_dma_len(src);
+		}
+		dst = sg_next(dst);
+	}
+	copy->sgt.nents = map->sgt.nents;
+	copy->map = map;
+	list_add_tail(&copy->link, &map->copies);
+	return &copy->sgt;
+}
+
+/* a new DMA mapping of the TT pages for one device */
+static struct p2pgpu_staged_map *
+p2pgpu_staged_map_new(struct p2pgpu_bo *bo, u64 offset, u64 length,
+		      struct device *dev, enum dma_data_direction dir)
 {
 	struct ttm_tt *tt = bo->tbo.ttm;
-	struct sg_table *sgt;
+	struct p2pgpu_staged_map *map;
 	int ret;
 
-	if (!tt || !ttm_tt_is_populated(tt))
-		return ERR_PTR(-EINVAL);
-
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
 		return ERR_PTR(-ENOMEM);
 
-	ret = sg_alloc_table_from_pages_segment(sgt,
+	ret = sg_alloc_table_from_pages_segment(&map->sgt,
 						tt->pages + (offset >> PAGE_SHIFT),
 						length >> PAGE_SHIFT, 0, length,
 						dma_get_max_seg_size(dev),
 						GFP_KERNEL);
 	if (ret)
-		goto err_free_sgt;
+		goto err_free_map;
 
 	/*
-	 * Without CPU syncs, as amdgpu maps GTT: the pages are cache coherent
-	 * here (see begin_cpu_access), and any number of attachments, of one
-	 * device or several, may map the same pages at once; the DMA API
-	 * only supports overlapping mappings that skip the syncs.
+	 * Without CPU syncs, as amdgpu maps GTT: CPU access syncs the mapping
+	 * (begin/end_cpu_access), a move or swap-out syncs it for the CPU
+	 * first, and other devices may map the same pages at once, which the
+	 * DMA API only supports for mappings that skip the syncs. swiotlb
+	 * still copies the pages into its bounce buffer here.
 	 */
-	ret = dma_map_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	ret = dma_map_sgtable(dev, &map->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto err_free_table;
-	return sgt;
+
+	map->dev = dev;
+	map->dir = dir;
+	map->offset = offset;
+	map->length = length;
+	INIT_LIST_HEAD(&map->copies);
+	list_add_tail(&map->link, &bo->staged_maps);
+	return map;
 
 err_free_table:
-	sg_free_table(sgt);
-err_free_sgt:
-	kfree(sgt);
+	sg_free_table(&map->sgt);
+err_free_map:
+	kfree(map);
 	return ERR_PTR(ret);
+}
+
+/*
+ * The importer's view of system memory pages: a DMA mapping of the TT
+ * pages, one per device and range, shared by that device's attachments.
+ */
+static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
+				      u64 length, struct device *dev,
+				      enum dma_data_direction dir)
+{
+	struct ttm_tt *tt = bo->tbo.ttm;
+	struct p2pgpu_staged_map *map;
+	struct sg_table *sgt;
+
+	if (!tt || !ttm_tt_is_populated(tt))
+		return ERR_PTR(-EINVAL);
+
+	list_for_each_entry(map, &bo->staged_maps, link)
+		if (!map->stale && map->dev == dev && map->dir == dir &&
+		    map->offset == offset && map->length == length)
+			return p2pgpu_staged_copy(map);
+
+	map = p2pgpu_staged_map_new(bo, offset, length, dev, dir);
+	if (IS_ERR(map))
+		return ERR_CAST(map);
+	sgt = p2pgpu_staged_copy(map);
+	if (IS_ERR(sgt))
+		p2pgpu_staged_map_put(bo, map);
+	return sgt;
 }
 
 /* the BAR itself: the DMA layer picks bus address, IOVA, or refuses */
@@ -344,13 +439,28 @@ static void p2pgpu_dma_buf_unmap(struct dma_buf_attachment *attach,
 				 enum dma_data_direction dir)
 {
 	struct p2pgpu_attach *rec = attach->priv;
+	struct p2pgpu_staged_sgt *copy;
+	struct p2pgpu_staged_map *map;
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	/* both kinds of mapping were made without CPU syncs */
-	dma_unmap_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
-	sg_free_table(sgt);
-	kfree(sgt);
+	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
+	copy = p2pgpu_staged_find(bo, sgt);
+	if (copy) {
+		map = copy->map;
+		list_del(&copy->link);
+		sg_free_table(&copy->sgt);
+		kfree(copy);
+		p2pgpu_staged_map_put(bo, map);
+	} else {
+		/* uncached BAR memory: there is no CPU cache to sync */
+		dma_unmap_sgtable(attach->dev, sgt, dir,
+				  DMA_ATTR_SKIP_CPU_SYNC);
+		sg_free_table(sgt);
+		kfree(sgt);
+	}
 
 	if (rec->active_maps && !--rec->active_maps)
 		rec->mapping = P2PGPU_MAPPING_NONE;
@@ -440,22 +550,73 @@ static void p2pgpu_dma_buf_vunmap(struct dma_buf *dmabuf,
 }
 
 /**
+ * p2pgpu_bo_sync_staged - sync the BO's staged DMA mappings
+ * @bo: the BO, reserved
+ * @for_cpu: make the devices' writes visible to the CPU (else the CPU's
+ * writes to the devices)
+ *
+ * As the system dma-heap does for its mapped attachments: where the DMA
+ * layer bounces (swiotlb: confidential VMs, devices with a narrow DMA mask,
+ * swiotlb=force) or the CPU's caches are not coherent, the device and the
+ * CPU see the same bytes only after these syncs.
+ */
+void p2pgpu_bo_sync_staged(struct p2pgpu_bo *bo, bool for_cpu)
+{
+	struct p2pgpu_staged_map *map;
+
+	dma_resv_assert_held(bo->tbo.base.resv);
+
+	list_for_each_entry(map, &bo->staged_maps, link) {
+		if (map->stale)
+			continue;
+		if (for_cpu)
+			dma_sync_sgtable_for_cpu(map->dev, &map->sgt, map->dir);
+		else
+			dma_sync_sgtable_for_device(map->dev, &map->sgt,
+						    map->dir);
+	}
+}
+
+/* begin (@for_cpu) or end CPU access: sync every staged mapping of the BO */
+static int p2pgpu_dma_buf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
+{
+	struct p2pgpu_bo *bo;
+	u64 offset, length;
+	int ret;
+
+	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
+	/* the CPU's writes must reach the devices even if a signal came */
+	if (for_cpu) {
+		ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+		if (ret)
+			return ret;
+	} else {
+		dma_resv_lock(dmabuf->resv, NULL);
+	}
+	p2pgpu_bo_sync_staged(bo, for_cpu);
+	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
+
+/**
  * p2pgpu_dma_buf_begin_cpu_access - &dma_buf_ops.begin_cpu_access
  * implementation
  * @dmabuf: a p2pgpu dma-buf
  * @dir: the access about to happen
  *
- * The dma-buf core has already waited for the fences in the dma_resv (the
- * device has no engine, so there are none of its own). VRAM is mapped
- * uncached and TT pages are cache coherent with DMA on the platforms this
- * driver runs on: there is no cache maintenance to do.
+ * The dma-buf core has already waited for the fences in the dma_resv.
+ * VRAM is mapped uncached; system memory that devices have mapped is
+ * synced for the CPU, so that what they wrote through a bounce buffer (or
+ * past the CPU's caches) is what the CPU reads. All of the BO's staged
+ * mappings are synced, those of its range exports too: they share its
+ * pages.
  *
- * Return: 0.
+ * Return: 0 or -EINTR.
  */
 static int p2pgpu_dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
 					   enum dma_data_direction dir)
 {
-	return 0;
+	return p2pgpu_dma_buf_cpu_access(dmabuf, true);
 }
 
 /**
@@ -464,12 +625,15 @@ static int p2pgpu_dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
  * @dmabuf: a p2pgpu dma-buf
  * @dir: the access that happened
  *
- * Return: 0: no cache maintenance is needed (see begin_cpu_access).
+ * Syncs system memory that devices have mapped for them, so that they read
+ * what the CPU wrote (see begin_cpu_access).
+ *
+ * Return: 0.
  */
 static int p2pgpu_dma_buf_end_cpu_access(struct dma_buf *dmabuf,
 					 enum dma_data_direction dir)
 {
-	return 0;
+	return p2pgpu_dma_buf_cpu_access(dmabuf, false);
 }
 
 /**

@@ -35,26 +35,26 @@ MODULE_PARM_DESC(p2p,
 static int p2pgpu_device_query_ioctl(struct drm_device *drm, void *data,
 				     struct drm_file *file)
 {
-	struct p2pgpu_device *pdev = to_p2pgpu(drm);
+	struct p2pgpu_device *gpu = to_p2pgpu(drm);
 	struct drm_p2pgpu_device_query *args = data;
 
 	memset(args, 0, sizeof(*args));
-	args->vram_size = pdev->vram_size;
-	args->vram_used = p2pgpu_vram_used(pdev);
-	spin_lock(&pdev->pin_lock);
-	args->vram_pinned = pdev->vram_pinned;
-	spin_unlock(&pdev->pin_lock);
-	args->vram_pin_limit = p2pgpu_vram_pin_limit(pdev);
-	args->bar_bus_addr = pdev->bar_bus_addr;
-	if (pdev->p2pdma)
+	args->vram_size = gpu->vram_size;
+	args->vram_used = p2pgpu_vram_used(gpu);
+	spin_lock(&gpu->pin_lock);
+	args->vram_pinned = gpu->vram_pinned;
+	spin_unlock(&gpu->pin_lock);
+	args->vram_pin_limit = p2pgpu_vram_pin_limit(gpu);
+	args->bar_bus_addr = gpu->bar_bus_addr;
+	if (gpu->p2pdma)
 		args->caps |= P2PGPU_CAP_P2PDMA;
 	if (P2PBUF_INVALIDATE_MAPPINGS)
 		args->caps |= P2PGPU_CAP_MOVE_NOTIFY;
 	if (READ_ONCE(p2pgpu_param_p2p))
 		args->caps |= P2PGPU_CAP_P2P_ENABLED;
-	args->pci_domain = pci_domain_nr(pdev->pdev->bus);
-	args->pci_bus = pdev->pdev->bus->number;
-	args->pci_devfn = pdev->pdev->devfn;
+	args->pci_domain = pci_domain_nr(gpu->pci->bus);
+	args->pci_bus = gpu->pci->bus->number;
+	args->pci_devfn = gpu->pci->devfn;
 	return 0;
 }
 
@@ -104,7 +104,7 @@ static void p2pgpu_drm_release(struct drm_device *drm, void *unused)
 
 static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 {
-	struct p2pgpu_device *pdev;
+	struct p2pgpu_device *gpu;
 	struct drm_device *drm;
 	int ret;
 
@@ -113,15 +113,15 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	    pci->device != P2PGPU_IVSHMEM_DEVICE_ID)
 		return -ENODEV;
 
-	pdev = devm_drm_dev_alloc(&pci->dev, &p2pgpu_drm_driver,
-				  struct p2pgpu_device, drm);
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
-	drm = &pdev->drm;
-	pdev->pdev = pci;
-	spin_lock_init(&pdev->pin_lock);
-	INIT_LIST_HEAD(&pdev->bos);
-	ret = drmm_mutex_init(drm, &pdev->bos_lock);
+	gpu = devm_drm_dev_alloc(&pci->dev, &p2pgpu_drm_driver,
+				 struct p2pgpu_device, drm);
+	if (IS_ERR(gpu))
+		return PTR_ERR(gpu);
+	drm = &gpu->drm;
+	gpu->pci = pci;
+	spin_lock_init(&gpu->pin_lock);
+	INIT_LIST_HEAD(&gpu->bos);
+	ret = drmm_mutex_init(drm, &gpu->bos_lock);
 	if (ret)
 		return ret;
 
@@ -137,39 +137,39 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	ret = pcim_request_region(pci, P2PGPU_VRAM_BAR, P2PGPU_DRIVER_NAME);
 	if (ret)
 		return ret;
-	pdev->vram_phys = pci_resource_start(pci, P2PGPU_VRAM_BAR);
-	pdev->vram_size = pci_resource_len(pci, P2PGPU_VRAM_BAR);
-	pdev->bar_bus_addr = pci_bus_address(pci, P2PGPU_VRAM_BAR);
+	gpu->vram_phys = pci_resource_start(pci, P2PGPU_VRAM_BAR);
+	gpu->vram_size = pci_resource_len(pci, P2PGPU_VRAM_BAR);
+	gpu->bar_bus_addr = pci_bus_address(pci, P2PGPU_VRAM_BAR);
 
-	p2pgpu_p2p_init(pdev);
+	p2pgpu_p2p_init(gpu);
 
-	ret = p2pgpu_ttm_init(pdev);
+	ret = p2pgpu_ttm_init(gpu);
 	if (ret)
 		return ret;
 	ret = drmm_add_action_or_reset(drm, p2pgpu_drm_release, NULL);
 	if (ret)
 		return ret;
 
-	pci_set_drvdata(pci, pdev);
+	pci_set_drvdata(pci, gpu);
 
 	ret = drm_dev_register(drm, 0);
 	if (ret)
 		return ret;
-	p2pgpu_debugfs_init(pdev);
+	p2pgpu_debugfs_init(gpu);
 
 	drm_info(drm, "VRAM %llu MiB at bus %#llx, P2PDMA %s\n",
-		 pdev->vram_size >> 20, pdev->bar_bus_addr,
-		 pdev->p2pdma ? "on" : "off");
+		 gpu->vram_size >> 20, gpu->bar_bus_addr,
+		 gpu->p2pdma ? "on" : "off");
 	return 0;
 }
 
 /* the next BO not yet revoked, with a GEM reference, or NULL */
-static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *pdev)
+static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *gpu)
 {
 	struct p2pgpu_bo *bo, *found = NULL;
 
-	mutex_lock(&pdev->bos_lock);
-	list_for_each_entry(bo, &pdev->bos, dev_link) {
+	mutex_lock(&gpu->bos_lock);
+	list_for_each_entry(bo, &gpu->bos, dev_link) {
 		if (bo->revoked)
 			continue;
 		bo->revoked = true;
@@ -179,13 +179,13 @@ static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *pdev)
 			break;
 		}
 	}
-	mutex_unlock(&pdev->bos_lock);
+	mutex_unlock(&gpu->bos_lock);
 	return found;
 }
 
 /**
  * p2pgpu_revoke_all - tell every importer of every BO that it is gone
- * @pdev: the device, unplugged (map_dma_buf answers -ENODEV from now on)
+ * @gpu: the device, unplugged (map_dma_buf answers -ENODEV from now on)
  *
  * Moving VRAM out already notified the importers of buffers that were
  * there; those of buffers staged in system memory still hold a mapping.
@@ -196,12 +196,12 @@ static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *pdev)
  * before the BAR's pages go. Each dma_resv is taken without bos_lock held,
  * so bos_lock is never ordered before a dma_resv.
  */
-static void p2pgpu_revoke_all(struct p2pgpu_device *pdev)
+static void p2pgpu_revoke_all(struct p2pgpu_device *gpu)
 {
 	unsigned int revoked = 0, pinned_in_vram = 0;
 	struct p2pgpu_bo *bo;
 
-	while ((bo = p2pgpu_next_unrevoked(pdev))) {
+	while ((bo = p2pgpu_next_unrevoked(gpu))) {
 		dma_resv_lock(bo->tbo.base.resv, NULL);
 		if (bo->tbo.pin_count && p2pgpu_bo_in_vram(bo))
 			pinned_in_vram++;
@@ -210,23 +210,23 @@ static void p2pgpu_revoke_all(struct p2pgpu_device *pdev)
 		drm_gem_object_put(&bo->tbo.base);
 		revoked++;
 	}
-	drm_info(&pdev->drm,
+	drm_info(&gpu->drm,
 		 "unbind: %u buffer(s) revoked from their importers, %u of them pinned in VRAM\n",
 		 revoked, pinned_in_vram);
 }
 
 static void p2pgpu_pci_remove(struct pci_dev *pci)
 {
-	struct p2pgpu_device *pdev = pci_get_drvdata(pci);
+	struct p2pgpu_device *gpu = pci_get_drvdata(pci);
 
 	/* no new ioctls or maps; CPU mappings fault to a dummy page */
-	drm_dev_unplug(&pdev->drm);
+	drm_dev_unplug(&gpu->drm);
 	/*
 	 * The BAR's P2PDMA pages and region go with the device-managed
 	 * resources right after this: move what can move to system memory.
 	 */
-	p2pgpu_ttm_evict_vram(pdev);
-	p2pgpu_revoke_all(pdev);
+	p2pgpu_ttm_evict_vram(gpu);
+	p2pgpu_revoke_all(gpu);
 }
 
 /*

@@ -35,12 +35,12 @@ static const struct drm_gem_object_funcs p2pgpu_gem_funcs = {
 static void p2pgpu_bo_destroy(struct ttm_buffer_object *tbo)
 {
 	struct p2pgpu_bo *bo = to_p2pgpu_bo(tbo);
-	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+	struct p2pgpu_device *gpu = p2pgpu_bo_dev(bo);
 
-	mutex_lock(&pdev->bos_lock);
+	mutex_lock(&gpu->bos_lock);
 	list_del(&bo->dev_link);
-	mutex_unlock(&pdev->bos_lock);
-	atomic_dec(&pdev->live_bos);
+	mutex_unlock(&gpu->bos_lock);
+	atomic_dec(&gpu->live_bos);
 
 	drm_gem_object_release(&tbo->base);
 	kfree(bo);
@@ -48,7 +48,7 @@ static void p2pgpu_bo_destroy(struct ttm_buffer_object *tbo)
 
 /**
  * p2pgpu_bo_create - allocate a BO and place it
- * @pdev: the device
+ * @gpu: the device
  * @size: size in bytes, page aligned, non-zero
  * @placement: P2PGPU_PLACEMENT_*
  * @out: [out] the BO, holding one GEM reference
@@ -56,7 +56,7 @@ static void p2pgpu_bo_destroy(struct ttm_buffer_object *tbo)
  * Return: 0, -ENOSPC when VRAM only was asked and it is full of pinned
  * buffers, or another negative errno.
  */
-int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
+int p2pgpu_bo_create(struct p2pgpu_device *gpu, u64 size, u32 placement,
 		     struct p2pgpu_bo **out)
 {
 	struct ttm_operation_ctx ctx = { .interruptible = true };
@@ -71,21 +71,22 @@ int p2pgpu_bo_create(struct p2pgpu_device *pdev, u64 size, u32 placement,
 	bo->requested = placement;
 	INIT_LIST_HEAD(&bo->attachments);
 	INIT_LIST_HEAD(&bo->ranges);
+	INIT_LIST_HEAD(&bo->staged_maps);
 	bo->tbo.base.funcs = &p2pgpu_gem_funcs;
-	drm_gem_private_object_init(&pdev->drm, &bo->tbo.base, size);
+	drm_gem_private_object_init(&gpu->drm, &bo->tbo.base, size);
 
-	mutex_lock(&pdev->bos_lock);
-	list_add_tail(&bo->dev_link, &pdev->bos);
-	mutex_unlock(&pdev->bos_lock);
-	atomic_inc(&pdev->live_bos);
+	mutex_lock(&gpu->bos_lock);
+	list_add_tail(&bo->dev_link, &gpu->bos);
+	mutex_unlock(&gpu->bos_lock);
+	atomic_inc(&gpu->live_bos);
 
 	pl = p2pgpu_ttm_placement(placement);
 	/* on failure TTM calls p2pgpu_bo_destroy() */
-	ret = ttm_bo_init_reserved(&pdev->bdev, &bo->tbo, ttm_bo_type_device,
+	ret = ttm_bo_init_reserved(&gpu->bdev, &bo->tbo, ttm_bo_type_device,
 				   pl, 0, &ctx, NULL, NULL, p2pgpu_bo_destroy);
 	if (ret) {
 		if (placement == P2PGPU_PLACEMENT_VRAM)
-			ret = p2pgpu_vram_errno(pdev, size, ret);
+			ret = p2pgpu_vram_errno(gpu, size, ret);
 		return ret;
 	}
 	ttm_bo_unreserve(&bo->tbo);
@@ -130,7 +131,7 @@ struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,
 int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file)
 {
-	struct p2pgpu_device *pdev = to_p2pgpu(drm);
+	struct p2pgpu_device *gpu = to_p2pgpu(drm);
 	struct drm_p2pgpu_gem_create *args = data;
 	u64 size, limit, tt_size, pinned;
 	struct p2pgpu_bo *bo;
@@ -139,16 +140,16 @@ int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 	if (args->flags || args->pad || !args->size)
 		return -EINVAL;
 
-	tt_size = (u64)pdev->tt_pages << PAGE_SHIFT;
+	tt_size = (u64)gpu->tt_pages << PAGE_SHIFT;
 	switch (args->placement) {
 	case P2PGPU_PLACEMENT_VRAM:
-		limit = pdev->vram_size;
+		limit = gpu->vram_size;
 		break;
 	case P2PGPU_PLACEMENT_SYSTEM:
 		limit = tt_size;
 		break;
 	case P2PGPU_PLACEMENT_VRAM_PREFERRED:
-		limit = max(pdev->vram_size, tt_size);
+		limit = max(gpu->vram_size, tt_size);
 		break;
 	default:
 		return -EINVAL;
@@ -162,14 +163,14 @@ int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 
 	if (args->placement == P2PGPU_PLACEMENT_VRAM) {
 		/* nothing can be evicted from the pinned part of VRAM */
-		spin_lock(&pdev->pin_lock);
-		pinned = pdev->vram_pinned;
-		spin_unlock(&pdev->pin_lock);
-		if (size > pdev->vram_size - pinned)
+		spin_lock(&gpu->pin_lock);
+		pinned = gpu->vram_pinned;
+		spin_unlock(&gpu->pin_lock);
+		if (size > gpu->vram_size - pinned)
 			return -ENOSPC;
 	}
 
-	ret = p2pgpu_bo_create(pdev, size, args->placement, &bo);
+	ret = p2pgpu_bo_create(gpu, size, args->placement, &bo);
 	if (ret)
 		return ret;
 
@@ -318,9 +319,10 @@ out_put:
  * dma_resv, so that a fence that takes long (or never signals) does not
  * keep the buffer's importers and exporter from their lock meanwhile.
  *
- * Return: 0, -ENOENT, -EINVAL, -EBUSY (pinned elsewhere, or a fence added
- * under the lock did not signal in time), -ENOSPC, -ETIMEDOUT (its fences
- * did not signal within P2PGPU_FENCE_TIMEOUT_MS), -ERESTARTSYS (a signal).
+ * Return: 0, -ENOENT, -EINVAL (bad placement, flags or pad), -EBUSY
+ * (pinned elsewhere, or a fence added under the lock did not signal in
+ * time), -ENOSPC, -ETIMEDOUT (its fences did not signal within
+ * P2PGPU_FENCE_TIMEOUT_MS), -ERESTARTSYS (a signal).
  */
 int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 			     struct drm_file *file)
@@ -331,8 +333,9 @@ int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 	long lret;
 	int ret;
 
-	if (args->placement != P2PGPU_PLACEMENT_VRAM &&
-	    args->placement != P2PGPU_PLACEMENT_SYSTEM)
+	if ((args->placement != P2PGPU_PLACEMENT_VRAM &&
+	     args->placement != P2PGPU_PLACEMENT_SYSTEM) ||
+	    args->flags || args->pad)
 		return -EINVAL;
 
 	obj = drm_gem_object_lookup(file, args->handle);

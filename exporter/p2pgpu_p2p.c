@@ -42,21 +42,21 @@ const char *p2pgpu_reason_name(u32 reason)
 
 /**
  * p2pgpu_p2p_init - offer the VRAM BAR to P2PDMA
- * @pdev: the device
+ * @gpu: the device
  *
  * Gives the BAR ZONE_DEVICE pages, device-managed. A kernel without
  * CONFIG_PCI_P2PDMA answers -EOPNOTSUPP: the device still works, every
  * importer is then staged in system memory.
  */
-void p2pgpu_p2p_init(struct p2pgpu_device *pdev)
+void p2pgpu_p2p_init(struct p2pgpu_device *gpu)
 {
 	int ret;
 
-	ret = pci_p2pdma_add_resource(pdev->pdev, P2PGPU_VRAM_BAR, 0, 0);
-	pdev->p2pdma_err = ret;
-	pdev->p2pdma = !ret;
+	ret = pci_p2pdma_add_resource(gpu->pci, P2PGPU_VRAM_BAR, 0, 0);
+	gpu->p2pdma_err = ret;
+	gpu->p2pdma = !ret;
 	if (ret)
-		drm_info(&pdev->drm,
+		drm_info(&gpu->drm,
 			 "VRAM is not P2PDMA memory (%d): importers will be staged\n",
 			 ret);
 }
@@ -87,15 +87,15 @@ static bool p2pgpu_share_bridge(struct pci_dev *a, struct pci_dev *b)
 void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 		       struct p2pgpu_attach *rec)
 {
-	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+	struct p2pgpu_device *gpu = p2pgpu_bo_dev(bo);
 	struct pci_dev *client = NULL;
 	u32 reason;
 
 	rec->distance = -1;
 	if (dev_is_pci(attach->dev)) {
 		client = to_pci_dev(attach->dev);
-		if (pdev->p2pdma)
-			rec->distance = pci_p2pdma_distance(pdev->pdev,
+		if (gpu->p2pdma)
+			rec->distance = pci_p2pdma_distance(gpu->pci,
 							    attach->dev,
 							    false);
 		/*
@@ -103,14 +103,14 @@ void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 		 * upstream bridge, host bridge not allow-listed, ACS), once in
 		 * a while: the same importer may attach again and again.
 		 */
-		if (pdev->p2pdma && rec->distance < 0 && attach->peer2peer &&
+		if (gpu->p2pdma && rec->distance < 0 && attach->peer2peer &&
 		    __ratelimit(&p2pgpu_refusal_ratelimit))
-			pci_p2pdma_distance(pdev->pdev, attach->dev, true);
+			pci_p2pdma_distance(gpu->pci, attach->dev, true);
 	}
 
 	if (!attach->peer2peer)
 		reason = P2PGPU_REASON_IMPORTER_NO_P2P;
-	else if (!pdev->p2pdma || !P2PBUF_INVALIDATE_MAPPINGS)
+	else if (!gpu->p2pdma || !P2PBUF_INVALIDATE_MAPPINGS)
 		reason = P2PGPU_REASON_KERNEL_NO_P2PDMA;
 	else if (!READ_ONCE(p2pgpu_param_p2p))
 		reason = P2PGPU_REASON_DISABLED_BY_PARAM;
@@ -119,7 +119,7 @@ void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 	else if (!client)
 		reason = P2PGPU_REASON_IMPORTER_NOT_PCI;
 	else if (rec->distance < 0)
-		reason = p2pgpu_share_bridge(pdev->pdev, client) ?
+		reason = p2pgpu_share_bridge(gpu->pci, client) ?
 			 P2PGPU_REASON_ACS_REDIRECT :
 			 P2PGPU_REASON_NO_COMMON_SWITCH;
 	else
@@ -145,16 +145,16 @@ void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
 				     u64 length, struct device *dev)
 {
-	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+	struct p2pgpu_device *gpu = p2pgpu_bo_dev(bo);
 	unsigned long npages = length >> PAGE_SHIFT, i, pfn;
 	struct page **pages;
 	struct sg_table *sgt;
 	int ret;
 
-	if (!pdev->p2pdma)
+	if (!gpu->p2pdma)
 		return ERR_PTR(-EREMOTEIO);
 
-	pfn = PHYS_PFN(pdev->vram_phys) + bo->tbo.resource->start +
+	pfn = PHYS_PFN(gpu->vram_phys) + bo->tbo.resource->start +
 	      (offset >> PAGE_SHIFT);
 
 	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);

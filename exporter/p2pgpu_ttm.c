@@ -84,27 +84,27 @@ struct ttm_placement *p2pgpu_ttm_placement(u32 placement)
 
 /**
  * p2pgpu_vram_pin_limit - the cap on pinned VRAM, in bytes
- * @pdev: the device
+ * @gpu: the device
  *
  * Return: vram_pin_limit_mb MiB, or half of VRAM when the parameter is 0.
  */
-u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *pdev)
+u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *gpu)
 {
 	unsigned int mb = READ_ONCE(vram_pin_limit_mb);
 
-	return mb ? min_t(u64, (u64)mb << 20, pdev->vram_size) :
-		    pdev->vram_size / 2;
+	return mb ? min_t(u64, (u64)mb << 20, gpu->vram_size) :
+		    gpu->vram_size / 2;
 }
 
 /**
  * p2pgpu_vram_used - bytes of VRAM allocated to BOs
- * @pdev: the device
+ * @gpu: the device
  *
  * Return: the VRAM manager's usage.
  */
-u64 p2pgpu_vram_used(struct p2pgpu_device *pdev)
+u64 p2pgpu_vram_used(struct p2pgpu_device *gpu)
 {
-	return ttm_resource_manager_usage(ttm_manager_type(&pdev->bdev,
+	return ttm_resource_manager_usage(ttm_manager_type(&gpu->bdev,
 							   TTM_PL_VRAM));
 }
 
@@ -130,12 +130,21 @@ bool p2pgpu_bo_in_vram(struct p2pgpu_bo *bo)
  * BO's fake offset (as drm_gem_dmabuf_export() arranges), which TTM zaps
  * for exactly this BO on every move and swap-out, and drm_dev_unplug() for
  * every BO on unbind.
+ *
+ * Staged DMA mappings are synced for the CPU first, so that what devices
+ * wrote through a bounce buffer is in the pages the move copies or swaps
+ * out, and are stale from then on: the next map makes a new one.
  */
 void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 {
+	struct p2pgpu_staged_map *map;
 	struct p2pgpu_range *range;
 
 	dma_resv_assert_held(bo->tbo.base.resv);
+
+	p2pgpu_bo_sync_staged(bo, true);
+	list_for_each_entry(map, &bo->staged_maps, link)
+		map->stale = true;
 
 	if (bo->dmabuf)
 		dma_buf_invalidate_mappings(bo->dmabuf);
@@ -145,7 +154,7 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 
 /**
  * p2pgpu_vram_errno - what a failed placement in VRAM means
- * @pdev: the device
+ * @gpu: the device
  * @size: bytes asked for
  * @ret: what TTM answered
  *
@@ -156,16 +165,16 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
  *
  * Return: -ENOSPC or @ret.
  */
-int p2pgpu_vram_errno(struct p2pgpu_device *pdev, u64 size, int ret)
+int p2pgpu_vram_errno(struct p2pgpu_device *gpu, u64 size, int ret)
 {
 	u64 pinned;
 
 	if (ret != -ENOMEM)
 		return ret;
-	spin_lock(&pdev->pin_lock);
-	pinned = pdev->vram_pinned;
-	spin_unlock(&pdev->pin_lock);
-	return size > pdev->vram_size - min(pinned, pdev->vram_size) ?
+	spin_lock(&gpu->pin_lock);
+	pinned = gpu->vram_pinned;
+	spin_unlock(&gpu->pin_lock);
+	return size > gpu->vram_size - min(pinned, gpu->vram_size) ?
 	       -ENOSPC : -ENOMEM;
 }
 
@@ -237,7 +246,7 @@ static void p2pgpu_ttm_unpin(struct p2pgpu_bo *bo)
  */
 int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 {
-	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+	struct p2pgpu_device *gpu = p2pgpu_bo_dev(bo);
 	u64 size = bo->tbo.base.size;
 	u32 where;
 	int ret;
@@ -252,14 +261,14 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 	}
 
 	if (vram && bo->requested != P2PGPU_PLACEMENT_SYSTEM) {
-		spin_lock(&pdev->pin_lock);
-		if (pdev->vram_pinned + size > p2pgpu_vram_pin_limit(pdev)) {
-			spin_unlock(&pdev->pin_lock);
+		spin_lock(&gpu->pin_lock);
+		if (gpu->vram_pinned + size > p2pgpu_vram_pin_limit(gpu)) {
+			spin_unlock(&gpu->pin_lock);
 			return -ENOSPC;
 		}
 		/* reserve the room before moving, so two pins cannot race past the cap */
-		pdev->vram_pinned += size;
-		spin_unlock(&pdev->pin_lock);
+		gpu->vram_pinned += size;
+		spin_unlock(&gpu->pin_lock);
 
 		where = bo->requested == P2PGPU_PLACEMENT_VRAM ?
 			P2PGPU_PLACEMENT_VRAM : P2PGPU_PLACEMENT_VRAM_PREFERRED;
@@ -269,9 +278,9 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
 			p2pgpu_ttm_pin(bo);
 			return 0;
 		}
-		spin_lock(&pdev->pin_lock);
-		pdev->vram_pinned -= size;
-		spin_unlock(&pdev->pin_lock);
+		spin_lock(&gpu->pin_lock);
+		gpu->vram_pinned -= size;
+		spin_unlock(&gpu->pin_lock);
 		if (ret && ret != -ENOSPC && ret != -ENOMEM)
 			return ret;
 		/* no room (or memory) for VRAM: pin in system memory, staged */
@@ -290,16 +299,16 @@ int p2pgpu_bo_pin(struct p2pgpu_bo *bo, bool vram)
  */
 void p2pgpu_bo_unpin(struct p2pgpu_bo *bo)
 {
-	struct p2pgpu_device *pdev = p2pgpu_bo_dev(bo);
+	struct p2pgpu_device *gpu = p2pgpu_bo_dev(bo);
 
 	dma_resv_assert_held(bo->tbo.base.resv);
 
 	p2pgpu_ttm_unpin(bo);
 	if (!bo->tbo.pin_count && bo->vram_pin_accounted) {
 		bo->vram_pin_accounted = false;
-		spin_lock(&pdev->pin_lock);
-		pdev->vram_pinned -= bo->tbo.base.size;
-		spin_unlock(&pdev->pin_lock);
+		spin_lock(&gpu->pin_lock);
+		gpu->vram_pinned -= bo->tbo.base.size;
+		spin_unlock(&gpu->pin_lock);
 	}
 }
 
@@ -406,14 +415,14 @@ static void p2pgpu_swap_notify(struct ttm_buffer_object *tbo)
 static int p2pgpu_io_mem_reserve(struct ttm_device *bdev,
 				 struct ttm_resource *mem)
 {
-	struct p2pgpu_device *pdev = bdev_to_p2pgpu(bdev);
+	struct p2pgpu_device *gpu = bdev_to_p2pgpu(bdev);
 
 	switch (mem->mem_type) {
 	case TTM_PL_SYSTEM:
 	case TTM_PL_TT:
 		return 0;
 	case TTM_PL_VRAM:
-		mem->bus.offset = pdev->vram_phys +
+		mem->bus.offset = gpu->vram_phys +
 				  ((u64)mem->start << PAGE_SHIFT);
 		mem->bus.is_iomem = true;
 		/*
@@ -439,65 +448,65 @@ static const struct ttm_device_funcs p2pgpu_ttm_funcs = {
 
 /**
  * p2pgpu_ttm_init - set up TTM for a device
- * @pdev: the device, its VRAM BAR known
+ * @gpu: the device, its VRAM BAR known
  *
  * Return: 0 or a negative errno.
  */
-int p2pgpu_ttm_init(struct p2pgpu_device *pdev)
+int p2pgpu_ttm_init(struct p2pgpu_device *gpu)
 {
-	struct drm_device *drm = &pdev->drm;
+	struct drm_device *drm = &gpu->drm;
 	int ret;
 
-	ret = ttm_device_init(&pdev->bdev, &p2pgpu_ttm_funcs, drm->dev,
+	ret = ttm_device_init(&gpu->bdev, &p2pgpu_ttm_funcs, drm->dev,
 			      drm->anon_inode->i_mapping,
 			      drm->vma_offset_manager, 0);
 	if (ret)
 		return ret;
 
-	ret = ttm_range_man_init(&pdev->bdev, TTM_PL_VRAM, false,
-				 pdev->vram_size >> PAGE_SHIFT);
+	ret = ttm_range_man_init(&gpu->bdev, TTM_PL_VRAM, false,
+				 gpu->vram_size >> PAGE_SHIFT);
 	if (ret)
 		goto err_device_fini;
 
 	/* TT can hold all of RAM: the real limit is TTM's own accounting */
-	pdev->tt_pages = totalram_pages();
-	ret = ttm_range_man_init(&pdev->bdev, TTM_PL_TT, true, pdev->tt_pages);
+	gpu->tt_pages = totalram_pages();
+	ret = ttm_range_man_init(&gpu->bdev, TTM_PL_TT, true, gpu->tt_pages);
 	if (ret)
 		goto err_vram_fini;
 
-	pdev->ttm_ready = true;
+	gpu->ttm_ready = true;
 	return 0;
 
 err_vram_fini:
-	ttm_range_man_fini(&pdev->bdev, TTM_PL_VRAM);
+	ttm_range_man_fini(&gpu->bdev, TTM_PL_VRAM);
 err_device_fini:
-	ttm_device_fini(&pdev->bdev);
+	ttm_device_fini(&gpu->bdev);
 	return ret;
 }
 
 /**
  * p2pgpu_ttm_evict_vram - move every unpinned BO out of the BAR
- * @pdev: the device, being unbound
+ * @gpu: the device, being unbound
  */
-void p2pgpu_ttm_evict_vram(struct p2pgpu_device *pdev)
+void p2pgpu_ttm_evict_vram(struct p2pgpu_device *gpu)
 {
 	struct ttm_resource_manager *man;
 
-	man = ttm_manager_type(&pdev->bdev, TTM_PL_VRAM);
-	if (ttm_resource_manager_evict_all(&pdev->bdev, man))
-		drm_warn(&pdev->drm, "VRAM still in use at unbind\n");
+	man = ttm_manager_type(&gpu->bdev, TTM_PL_VRAM);
+	if (ttm_resource_manager_evict_all(&gpu->bdev, man))
+		drm_warn(&gpu->drm, "VRAM still in use at unbind\n");
 }
 
 /**
  * p2pgpu_ttm_fini - tear TTM down, once no BO is left
- * @pdev: the device
+ * @gpu: the device
  */
-void p2pgpu_ttm_fini(struct p2pgpu_device *pdev)
+void p2pgpu_ttm_fini(struct p2pgpu_device *gpu)
 {
-	if (!pdev->ttm_ready)
+	if (!gpu->ttm_ready)
 		return;
-	pdev->ttm_ready = false;
-	ttm_range_man_fini(&pdev->bdev, TTM_PL_TT);
-	ttm_range_man_fini(&pdev->bdev, TTM_PL_VRAM);
-	ttm_device_fini(&pdev->bdev);
+	gpu->ttm_ready = false;
+	ttm_range_man_fini(&gpu->bdev, TTM_PL_TT);
+	ttm_range_man_fini(&gpu->bdev, TTM_PL_VRAM);
+	ttm_device_fini(&gpu->bdev);
 }

@@ -23,8 +23,8 @@
 #define P2PRDMA_DRAIN_MS		2000u
 
 /**
- * struct p2prdma_dev - one bound edu function (the "NIC")
- * @pdev: the PCI function; every DMA mapping is made for &pdev->dev.
+ * struct p2prdma_nic - one bound edu function (the "NIC")
+ * @pci: the PCI function; every DMA mapping is made for &pci->dev.
  * @mmio: BAR0.
  * @misc: the character device /dev/p2prdma<N>.
  * @name: its name.
@@ -45,8 +45,8 @@
  * @live_mappings: dma-buf mappings its regions hold.
  * @debugfs: its directory in <debugfs>/p2prdma.
  */
-struct p2prdma_dev {
-	struct pci_dev *pdev;
+struct p2prdma_nic {
+	struct pci_dev *pci;
 	void __iomem *mmio;
 	struct miscdevice misc;
 	char name[24];
@@ -70,14 +70,14 @@ struct p2prdma_dev {
 
 /**
  * struct p2prdma_file - one open file of /dev/p2prdma<N>
- * @pdev: the device.
- * @link: in &p2prdma_dev.files.
+ * @nic: the device.
+ * @link: in &p2prdma_nic.files.
  * @lock: protects @regions, the regions' lifetime and @dead.
  * @regions: handle -> struct p2prdma_mr.
  * @dead: the device was removed; regions are gone.
  */
 struct p2prdma_file {
-	struct p2prdma_dev *pdev;
+	struct p2prdma_nic *nic;
 	struct list_head link;
 	/* protects @regions, the regions' lifetime and @dead */
 	struct mutex lock;
@@ -87,7 +87,7 @@ struct p2prdma_file {
 
 /**
  * struct p2prdma_mr - a registered memory region
- * @pdev: the device.
+ * @nic: the device.
  * @handle: key in the file's xarray.
  * @access: P2PRDMA_ACCESS_* bits.
  * @length: bytes.
@@ -118,7 +118,7 @@ struct p2prdma_file {
  * reservation lock (move_notify runs under it); the rest by the file lock.
  */
 struct p2prdma_mr {
-	struct p2prdma_dev *pdev;
+	struct p2prdma_nic *nic;
 	u32 handle;
 	u32 access;
 	u64 length;
@@ -148,40 +148,47 @@ struct p2prdma_mr {
 #define P2PRDMA_WRITE_ACCESS	(P2PRDMA_ACCESS_LOCAL_WRITE | \
 				 P2PRDMA_ACCESS_REMOTE_WRITE)
 
-static inline struct device *p2prdma_dma_dev(struct p2prdma_dev *pdev)
+static inline struct device *p2prdma_dma_dev(struct p2prdma_nic *nic)
 {
-	return &pdev->pdev->dev;
+	return &nic->pci->dev;
 }
 
+/* p2prdma_pci.c */
+void p2prdma_nic_put(struct p2prdma_nic *nic);
+
+/* p2prdma_cdev.c */
+int p2prdma_cdev_register(struct p2prdma_nic *nic);
+void p2prdma_cdev_unregister(struct p2prdma_nic *nic);
+
 /* p2prdma_mr.c */
-struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_dev *pdev, u64 start,
+struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_nic *nic, u64 start,
 				    u64 length);
 void p2prdma_mr_free(struct p2prdma_mr *mr);
 int p2prdma_mr_fill_table(struct p2prdma_mr *mr, struct sg_table *sgt,
 			  u64 stream_start);
-int p2prdma_reg_user(struct p2prdma_dev *pdev,
+int p2prdma_reg_user(struct p2prdma_nic *nic,
 		     struct p2prdma_reg_user_mr *args, struct p2prdma_mr **out);
 void p2prdma_mr_destroy(struct p2prdma_mr *mr);
 int p2prdma_mr_account_pins(struct p2prdma_mr *mr);
 dma_addr_t p2prdma_mr_dma_addr(struct p2prdma_mr *mr, u64 off);
 
 /* p2prdma_dmabuf.c */
-int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
+int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 		       struct p2prdma_reg_dmabuf_mr *args,
 		       struct p2prdma_mr **out);
 int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr);
 void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr);
 
 /* p2prdma_engine.c */
-int p2prdma_engine_init(struct p2prdma_dev *pdev);
-void p2prdma_engine_fini(struct p2prdma_dev *pdev);
-int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
+int p2prdma_engine_init(struct p2prdma_nic *nic);
+void p2prdma_engine_fini(struct p2prdma_nic *nic);
+int p2prdma_transfer(struct p2prdma_nic *nic, struct p2prdma_mr *dst,
 		     struct p2prdma_mr *src, struct p2prdma_transfer *args);
 
 /* p2prdma_debugfs.c */
 void p2prdma_debugfs_init(void);
 void p2prdma_debugfs_fini(void);
-void p2prdma_debugfs_add(struct p2prdma_dev *pdev);
-void p2prdma_debugfs_remove(struct p2prdma_dev *pdev);
+void p2prdma_debugfs_add(struct p2prdma_nic *nic);
+void p2prdma_debugfs_remove(struct p2prdma_nic *nic);
 
 #endif /* _P2PRDMA_H_ */

@@ -13,13 +13,13 @@ static struct dentry *p2prdma_debugfs_root;
 
 static int p2prdma_objects_show(struct seq_file *m, void *unused)
 {
-	struct p2prdma_dev *pdev = m->private;
+	struct p2prdma_nic *nic = m->private;
 
 	seq_printf(m, "files %d\nregions %d\nattachments %d\nmappings %d\n",
-		   atomic_read(&pdev->open_files),
-		   atomic_read(&pdev->live_regions),
-		   atomic_read(&pdev->live_attachments),
-		   atomic_read(&pdev->live_mappings));
+		   atomic_read(&nic->open_files),
+		   atomic_read(&nic->live_regions),
+		   atomic_read(&nic->live_attachments),
+		   atomic_read(&nic->live_mappings));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(p2prdma_objects);
@@ -42,24 +42,24 @@ void p2prdma_debugfs_fini(void)
 
 /**
  * p2prdma_debugfs_add() - create the device's directory and its files
- * @pdev: the device, named.
+ * @nic: the device, named.
  */
-void p2prdma_debugfs_add(struct p2prdma_dev *pdev)
+void p2prdma_debugfs_add(struct p2prdma_nic *nic)
 {
-	pdev->debugfs = debugfs_create_dir(pdev->name, p2prdma_debugfs_root);
-	debugfs_create_file("objects", 0444, pdev->debugfs, pdev,
+	nic->debugfs = debugfs_create_dir(nic->name, p2prdma_debugfs_root);
+	debugfs_create_file("objects", 0444, nic->debugfs, nic,
 			    &p2prdma_objects_fops);
 	/* tests shorten it to reach the quarantine of a late DMA */
-	debugfs_create_u32("engine_drain_ms", 0644, pdev->debugfs,
-			   &pdev->drain_ms);
+	debugfs_create_u32("engine_drain_ms", 0644, nic->debugfs,
+			   &nic->drain_ms);
 }
 
 /**
  * p2prdma_debugfs_remove() - remove the device's directory
- * @pdev: the device; returns once no reader is left in its files.
+ * @nic: the device; returns once no reader is left in its files.
  */
-void p2prdma_debugfs_remove(struct p2prdma_dev *pdev)
+void p2prdma_debugfs_remove(struct p2prdma_nic *nic)
 {
-	debugfs_remove_recursive(pdev->debugfs);
-	pdev->debugfs = NULL;
+	debugfs_remove_recursive(nic->debugfs);
+	nic->debugfs = NULL;
 }

@@ -23,7 +23,7 @@ static void p2prdma_dmabuf_unmap(struct p2prdma_mr *mr)
 	if (!mr->sgt)
 		return;
 	dma_buf_unmap_attachment(mr->attach, mr->sgt, DMA_BIDIRECTIONAL);
-	atomic_dec(&mr->pdev->live_mappings);
+	atomic_dec(&mr->nic->live_mappings);
 	mr->sgt = NULL;
 	mr->mapped = false;
 	mr->backing = P2PRDMA_BACKING_UNMAPPED;
@@ -66,7 +66,7 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 	p2prdma_dmabuf_unmap(mr);
 	mr->invalidated = true;
 	if (mr->pinned)
-		dev_dbg(p2prdma_dma_dev(mr->pdev),
+		dev_dbg(p2prdma_dma_dev(mr->nic),
 			"pinned region %u revoked by its exporter\n",
 			mr->handle);
 }
@@ -97,7 +97,7 @@ static int p2prdma_dmabuf_map(struct p2prdma_mr *mr)
 		return ret;
 	}
 	mr->sgt = sgt;
-	atomic_inc(&mr->pdev->live_mappings);
+	atomic_inc(&mr->nic->live_mappings);
 	mr->mapped = true;
 	mr->invalidated = false;
 	mr->map_count++;
@@ -209,13 +209,13 @@ unlock_resv:
 
 /**
  * p2prdma_reg_dmabuf() - register a region of a dma-buf
- * @pdev: the device.
+ * @nic: the device.
  * @args: flags, access and length checked by the caller.
  * @out: the region on success.
  *
  * Return: 0 or the errno documented in the uapi header.
  */
-int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
+int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 		       struct p2prdma_reg_dmabuf_mr *args,
 		       struct p2prdma_mr **out)
 {
@@ -236,7 +236,7 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 		goto put_dmabuf;
 	}
 
-	mr = p2prdma_mr_alloc(pdev, args->offset, args->length);
+	mr = p2prdma_mr_alloc(nic, args->offset, args->length);
 	if (!mr) {
 		ret = -ENOMEM;
 		goto put_dmabuf;
@@ -250,13 +250,13 @@ int p2prdma_reg_dmabuf(struct p2prdma_dev *pdev,
 	mr->pinned = (args->flags & P2PRDMA_REG_PINNED) ||
 		     !dma_buf_is_dynamic(dmabuf);
 
-	mr->attach = dma_buf_dynamic_attach(dmabuf, p2prdma_dma_dev(pdev),
+	mr->attach = dma_buf_dynamic_attach(dmabuf, p2prdma_dma_dev(nic),
 					    &p2prdma_importer_ops, mr);
 	if (IS_ERR(mr->attach)) {
 		ret = PTR_ERR(mr->attach);
 		goto free_mr;
 	}
-	atomic_inc(&pdev->live_attachments);
+	atomic_inc(&nic->live_attachments);
 
 	if (mr->pinned) {
 		ret = p2prdma_dmabuf_pin_map(mr);
@@ -285,7 +285,7 @@ unpin_buf:
 	dma_resv_unlock(dmabuf->resv);
 detach_buf:
 	dma_buf_detach(dmabuf, mr->attach);
-	atomic_dec(&pdev->live_attachments);
+	atomic_dec(&nic->live_attachments);
 free_mr:
 	p2prdma_mr_free(mr);
 put_dmabuf:
@@ -307,6 +307,6 @@ void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr)
 		dma_buf_unpin(mr->attach);
 	dma_resv_unlock(dmabuf->resv);
 	dma_buf_detach(dmabuf, mr->attach);
-	atomic_dec(&mr->pdev->live_attachments);
+	atomic_dec(&mr->nic->live_attachments);
 	dma_buf_put(dmabuf);
 }

@@ -10,7 +10,9 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iommu.h>
 #include <linux/jiffies.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 
 #include "p2prdma.h"
@@ -37,85 +39,158 @@
 
 static irqreturn_t p2prdma_irq(int irq, void *data)
 {
-	struct p2prdma_dev *pdev = data;
-	u32 status = readl(pdev->mmio + EDU_REG_IRQ_STATUS);
+	struct p2prdma_nic *nic = data;
+	u32 status = readl(nic->mmio + EDU_REG_IRQ_STATUS);
 
 	if (!status)
 		return IRQ_NONE;
-	writel(status, pdev->mmio + EDU_REG_IRQ_ACK);
+	writel(status, nic->mmio + EDU_REG_IRQ_ACK);
 	if (status & EDU_IRQ_DMA)
-		complete(&pdev->dma_done);
+		complete(&nic->dma_done);
 	return IRQ_HANDLED;
+}
+
+static bool p2prdma_engine_busy(struct p2prdma_nic *nic)
+{
+	return readq(nic->mmio + EDU_REG_DMA_CMD) & EDU_DMA_START;
+}
+
+/*
+ * An address no memory answers at, whose low 28 bits are zero: a device
+ * that truncates it reaches physical address 0 instead.
+ */
+#define EDU_REACH_PROBE_ADDR	BIT_ULL(63)
+#define EDU_REACH_PROBE_MS	1000
+
+/*
+ * QEMU's edu truncates every DMA address to its "dma_mask" property: 28 bits
+ * unless QEMU was started with -device edu,dma_mask=<mask>, and no register
+ * tells which (hw/misc/edu.c: edu_clamp_addr(); the DMA registers read back
+ * what was written). A DMA to 2^63 shows it. With a 64-bit mask it reaches no
+ * memory and QEMU drops it; truncated, it writes physical address 0, which
+ * x86 reserves (the real-mode interrupt table) and Linux does not use once
+ * booted. Those 8 bytes get a random mark first and are restored after.
+ * Behind an IOMMU the DMA would fault instead: not tried there.
+ *
+ * Return: 0 when the device reaches 64-bit addresses (or it cannot be told
+ * safely), -ENODEV when it truncates them, -ETIMEDOUT when its engine does
+ * not finish.
+ */
+static int p2prdma_engine_check_reach(struct p2prdma_nic *nic)
+{
+	unsigned long deadline;
+	u64 *low, mark, saved;
+	bool truncated;
+
+	if (!IS_ENABLED(CONFIG_X86) || device_iommu_mapped(&nic->pci->dev))
+		return 0;
+	low = memremap(0, sizeof(*low), MEMREMAP_WB);
+	if (!low)
+		return 0;
+
+	get_random_bytes(&mark, sizeof(mark));
+	saved = READ_ONCE(*low);
+	WRITE_ONCE(*low, mark);
+	/* 8 bytes of the device buffer to 2^63, no interrupt: polled */
+	writeq(EDU_BUF_ADDR, nic->mmio + EDU_REG_DMA_SRC);
+	writeq(EDU_REACH_PROBE_ADDR, nic->mmio + EDU_REG_DMA_DST);
+	writeq(sizeof(mark), nic->mmio + EDU_REG_DMA_COUNT);
+	writeq(EDU_DMA_START | EDU_DMA_TO_RAM, nic->mmio + EDU_REG_DMA_CMD);
+	deadline = jiffies + msecs_to_jiffies(EDU_REACH_PROBE_MS);
+	while (p2prdma_engine_busy(nic) && time_before(jiffies, deadline))
+		usleep_range(5000, 10000);
+	if (p2prdma_engine_busy(nic)) {
+		/* it may still write address 0: leave the mark to it */
+		memunmap(low);
+		dev_err(&nic->pci->dev, "DMA engine did not finish a DMA in %u ms\n",
+			EDU_REACH_PROBE_MS);
+		return -ETIMEDOUT;
+	}
+	truncated = READ_ONCE(*low) != mark;
+	WRITE_ONCE(*low, saved);
+	memunmap(low);
+
+	if (truncated) {
+		dev_err(&nic->pci->dev,
+			"edu truncates DMA addresses to its dma_mask (QEMU's default: 28 bits, 256 MiB): start QEMU with -device edu,dma_mask=0xffffffffffffffff\n");
+		return -ENODEV;
+	}
+	return 0;
 }
 
 /**
  * p2prdma_engine_init() - set up DMA mask, bus mastering and the interrupt
- * @pdev: the device, BAR0 mapped.
+ * @nic: the device, BAR0 mapped.
  *
  * Return: 0 or a negative errno.
  */
-int p2prdma_engine_init(struct p2prdma_dev *pdev)
+int p2prdma_engine_init(struct p2prdma_nic *nic)
 {
-	struct pci_dev *pci = pdev->pdev;
+	struct pci_dev *pci = nic->pci;
 	int ret;
 
+	/* what p2prdma_engine_check_reach() makes sure of before any use */
 	ret = dma_set_mask_and_coherent(&pci->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
 	/*
 	 * The device addresses regions through a per-page table and splits
 	 * every DMA at page boundaries, so a mapped segment may be of any
-	 * length: do not make exporters split at the PCI default of 64 KiB.
+	 * length the DMA layer can map: do not make exporters split at the
+	 * PCI default of 64 KiB, but do where swiotlb bounces (256 KiB).
 	 */
-	dma_set_max_seg_size(&pci->dev, UINT_MAX);
-	pdev->drain_ms = P2PRDMA_DRAIN_MS;
-	mutex_init(&pdev->engine_lock);
-	init_completion(&pdev->dma_done);
+	dma_set_max_seg_size(&pci->dev,
+			     min_t(size_t, UINT_MAX,
+				   dma_max_mapping_size(&pci->dev)));
+	nic->drain_ms = P2PRDMA_DRAIN_MS;
+	mutex_init(&nic->engine_lock);
+	init_completion(&nic->dma_done);
+
+	pci_set_master(pci);
+	ret = p2prdma_engine_check_reach(nic);
+	if (ret)
+		goto clear_master;
 
 	ret = pci_alloc_irq_vectors(pci, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
 	if (ret < 0)
-		return ret;
+		goto clear_master;
 	ret = request_irq(pci_irq_vector(pci, 0), p2prdma_irq, IRQF_SHARED,
-			  pdev->name, pdev);
+			  nic->name, nic);
 	if (ret)
 		goto free_vectors;
-	pci_set_master(pci);
 	return 0;
 
 free_vectors:
 	pci_free_irq_vectors(pci);
+clear_master:
+	pci_clear_master(pci);
 	return ret;
 }
 
 /**
  * p2prdma_engine_fini() - undo p2prdma_engine_init()
- * @pdev: the device; no transfer can be running.
+ * @nic: the device; no transfer can be running.
  */
-void p2prdma_engine_fini(struct p2prdma_dev *pdev)
+void p2prdma_engine_fini(struct p2prdma_nic *nic)
 {
-	pci_clear_master(pdev->pdev);
-	free_irq(pci_irq_vector(pdev->pdev, 0), pdev);
-	pci_free_irq_vectors(pdev->pdev);
-}
-
-static bool p2prdma_engine_busy(struct p2prdma_dev *pdev)
-{
-	return readq(pdev->mmio + EDU_REG_DMA_CMD) & EDU_DMA_START;
+	pci_clear_master(nic->pci);
+	free_irq(pci_irq_vector(nic->pci, 0), nic);
+	pci_free_irq_vectors(nic->pci);
 }
 
 /*
  * A quarantined engine comes back once its late DMA is over: it can no
  * longer reach memory that was unmapped meanwhile. Engine lock held.
  */
-static int p2prdma_engine_ready(struct p2prdma_dev *pdev)
+static int p2prdma_engine_ready(struct p2prdma_nic *nic)
 {
-	if (!pdev->engine_quarantined)
+	if (!nic->engine_quarantined)
 		return 0;
-	if (p2prdma_engine_busy(pdev))
+	if (p2prdma_engine_busy(nic))
 		return -EIO;
-	pci_set_master(pdev->pdev);
-	pdev->engine_quarantined = false;
-	dev_info(&pdev->pdev->dev, "DMA engine idle again, back in service\n");
+	pci_set_master(nic->pci);
+	nic->engine_quarantined = false;
+	dev_info(&nic->pci->dev, "DMA engine idle again, back in service\n");
 	return 0;
 }
 
@@ -126,29 +201,29 @@ static int p2prdma_engine_ready(struct p2prdma_dev *pdev)
  * this returns, so the device must not touch @addr after that, whatever
  * happened.
  */
-static int p2prdma_engine_dma(struct p2prdma_dev *pdev, dma_addr_t addr,
+static int p2prdma_engine_dma(struct p2prdma_nic *nic, dma_addr_t addr,
 			      u32 len, bool to_ram, unsigned long deadline)
 {
 	long left = (long)(deadline - jiffies);
 	unsigned long drain;
 	long ret;
 
-	ret = p2prdma_engine_ready(pdev);
+	ret = p2prdma_engine_ready(nic);
 	if (ret)
 		return ret;
 	if (left <= 0)
 		return -ETIMEDOUT;
 
-	reinit_completion(&pdev->dma_done);
-	writeq(to_ram ? EDU_BUF_ADDR : addr, pdev->mmio + EDU_REG_DMA_SRC);
-	writeq(to_ram ? addr : EDU_BUF_ADDR, pdev->mmio + EDU_REG_DMA_DST);
-	writeq(len, pdev->mmio + EDU_REG_DMA_COUNT);
+	reinit_completion(&nic->dma_done);
+	writeq(to_ram ? EDU_BUF_ADDR : addr, nic->mmio + EDU_REG_DMA_SRC);
+	writeq(to_ram ? addr : EDU_BUF_ADDR, nic->mmio + EDU_REG_DMA_DST);
+	writeq(len, nic->mmio + EDU_REG_DMA_COUNT);
 	writeq(EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0),
-	       pdev->mmio + EDU_REG_DMA_CMD);
+	       nic->mmio + EDU_REG_DMA_CMD);
 
 	/* a signal ends the wait, not the DMA: drained below like a late one */
-	ret = wait_for_completion_interruptible_timeout(&pdev->dma_done, left);
-	if (ret > 0 && !p2prdma_engine_busy(pdev))
+	ret = wait_for_completion_interruptible_timeout(&nic->dma_done, left);
+	if (ret > 0 && !p2prdma_engine_busy(nic))
 		return 0;
 
 	/*
@@ -156,14 +231,14 @@ static int p2prdma_engine_dma(struct p2prdma_dev *pdev, dma_addr_t addr,
 	 * take bus mastering away, so that whatever it still does cannot
 	 * reach memory once the caller unlocks or unmaps.
 	 */
-	drain = jiffies + msecs_to_jiffies(pdev->drain_ms);
-	while (p2prdma_engine_busy(pdev)) {
+	drain = jiffies + msecs_to_jiffies(nic->drain_ms);
+	while (p2prdma_engine_busy(nic)) {
 		if (time_after_eq(jiffies, drain)) {
-			pci_clear_master(pdev->pdev);
-			pdev->engine_quarantined = true;
-			dev_err(&pdev->pdev->dev,
+			pci_clear_master(nic->pci);
+			nic->engine_quarantined = true;
+			dev_err(&nic->pci->dev,
 				"DMA still running %u ms past its deadline: bus mastering off until it ends\n",
-				pdev->drain_ms);
+				nic->drain_ms);
 			break;
 		}
 		usleep_range(5000, 10000);
@@ -223,12 +298,12 @@ static int p2prdma_side_wait(struct p2prdma_mr *mr, bool to_ram,
  * buffer for our own map, another user) is not waited for here, under the
  * lock: -EAGAIN sends the caller back to wait without it.
  */
-static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
+static int p2prdma_side(struct p2prdma_nic *nic, struct p2prdma_mr *mr,
 			u64 off, u32 len, bool to_ram, unsigned long deadline,
 			bool *via_system)
 {
 	enum dma_data_direction dir = to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
-	struct device *dev = p2prdma_dma_dev(pdev);
+	struct device *dev = p2prdma_dma_dev(nic);
 	struct dma_resv *resv = NULL;
 	dma_addr_t addr;
 	bool sync;
@@ -261,7 +336,7 @@ static int p2prdma_side(struct p2prdma_dev *pdev, struct p2prdma_mr *mr,
 	sync = !mr->is_dmabuf && dma_need_sync(dev, addr);
 	if (sync)
 		dma_sync_single_for_device(dev, addr, len, dir);
-	ret = p2prdma_engine_dma(pdev, addr, len, to_ram, deadline);
+	ret = p2prdma_engine_dma(nic, addr, len, to_ram, deadline);
 	if (sync && to_ram)
 		dma_sync_single_for_cpu(dev, addr, len, dir);
 
@@ -278,7 +353,7 @@ static u32 p2prdma_page_left(struct p2prdma_mr *mr, u64 off)
 
 /**
  * p2prdma_transfer() - copy between two regions, chunk by chunk
- * @pdev: the device.
+ * @nic: the device.
  * @dst: destination region.
  * @src: source region.
  * @args: offsets and length already checked against both regions.
@@ -292,7 +367,7 @@ static u32 p2prdma_page_left(struct p2prdma_mr *mr, u64 off)
  * (a signal), or another negative errno; @args->bytes_via_system is
  * updated.
  */
-int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
+int p2prdma_transfer(struct p2prdma_nic *nic, struct p2prdma_mr *dst,
 		     struct p2prdma_mr *src, struct p2prdma_transfer *args)
 {
 	u32 timeout_ms = args->timeout_ms ?: P2PRDMA_DEFAULT_TIMEOUT_MS;
@@ -323,16 +398,16 @@ int p2prdma_transfer(struct p2prdma_dev *pdev, struct p2prdma_mr *dst,
 				return ret;
 
 			/* the device buffer holds the chunk between the halves */
-			ret = mutex_lock_interruptible(&pdev->engine_lock);
+			ret = mutex_lock_interruptible(&nic->engine_lock);
 			if (ret)
 				return ret;
 			via_system = false;
-			ret = p2prdma_side(pdev, src, s, len, false, deadline,
+			ret = p2prdma_side(nic, src, s, len, false, deadline,
 					   &via_system);
 			if (!ret)
-				ret = p2prdma_side(pdev, dst, d, len, true,
+				ret = p2prdma_side(nic, dst, d, len, true,
 						   deadline, &via_system);
-			mutex_unlock(&pdev->engine_lock);
+			mutex_unlock(&nic->engine_lock);
 		} while (ret == -EAGAIN);
 		if (ret)
 			return ret;

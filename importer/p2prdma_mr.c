@@ -15,14 +15,14 @@
 
 /**
  * p2prdma_mr_alloc() - allocate a region and its (empty) translation table
- * @pdev: the device.
+ * @nic: the device.
  * @start: where the region starts (dma-buf offset or user address); only
  * its offset within a page matters here.
  * @length: bytes, non-zero, @start + @length already checked for overflow.
  *
  * Return: the region, or NULL.
  */
-struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_dev *pdev, u64 start,
+struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_nic *nic, u64 start,
 				    u64 length)
 {
 	struct p2prdma_mr *mr;
@@ -32,7 +32,7 @@ struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_dev *pdev, u64 start,
 	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
 	if (!mr)
 		return NULL;
-	mr->pdev = pdev;
+	mr->nic = nic;
 	mr->length = length;
 	mr->offset = start;
 	mr->pgoff = offset_in_page(start);
@@ -169,13 +169,13 @@ static void p2prdma_user_unpin(struct p2prdma_mr *mr, unsigned long npinned)
 
 /**
  * p2prdma_reg_user() - pin and DMA-map user memory as a region
- * @pdev: the device.
+ * @nic: the device.
  * @args: validated by the caller except for the address range.
  * @out: the region on success.
  *
  * Return: 0 or a negative errno (-EFAULT for unmapped memory).
  */
-int p2prdma_reg_user(struct p2prdma_dev *pdev,
+int p2prdma_reg_user(struct p2prdma_nic *nic,
 		     struct p2prdma_reg_user_mr *args, struct p2prdma_mr **out)
 {
 	struct p2prdma_mr *mr;
@@ -184,7 +184,7 @@ int p2prdma_reg_user(struct p2prdma_dev *pdev,
 	unsigned int gup_flags = FOLL_LONGTERM;
 	int ret;
 
-	mr = p2prdma_mr_alloc(pdev, args->addr, args->length);
+	mr = p2prdma_mr_alloc(nic, args->addr, args->length);
 	if (!mr)
 		return -ENOMEM;
 	mr->access = args->access;
@@ -220,8 +220,11 @@ int p2prdma_reg_user(struct p2prdma_dev *pdev,
 		npinned += ret;
 	}
 
-	ret = sg_alloc_table_from_pages(&mr->usgt, mr->upages, mr->npages,
-					mr->pgoff, args->length, GFP_KERNEL);
+	ret = sg_alloc_table_from_pages_segment(&mr->usgt, mr->upages,
+						mr->npages, mr->pgoff,
+						args->length,
+						dma_get_max_seg_size(p2prdma_dma_dev(nic)),
+						GFP_KERNEL);
 	if (ret)
 		goto unpin_pages;
 
@@ -230,7 +233,7 @@ int p2prdma_reg_user(struct p2prdma_dev *pdev,
 	 * once, so map without CPU syncs (overlapping mappings with syncs are
 	 * not supported) and sync each chunk around its DMA instead.
 	 */
-	ret = dma_map_sgtable(p2prdma_dma_dev(pdev), &mr->usgt,
+	ret = dma_map_sgtable(p2prdma_dma_dev(nic), &mr->usgt,
 			      DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto free_sgt;
@@ -246,7 +249,7 @@ int p2prdma_reg_user(struct p2prdma_dev *pdev,
 	return 0;
 
 unmap_sgt:
-	dma_unmap_sgtable(p2prdma_dma_dev(pdev), &mr->usgt, DMA_BIDIRECTIONAL,
+	dma_unmap_sgtable(p2prdma_dma_dev(nic), &mr->usgt, DMA_BIDIRECTIONAL,
 			  DMA_ATTR_SKIP_CPU_SYNC);
 free_sgt:
 	sg_free_table(&mr->usgt);
@@ -268,12 +271,12 @@ void p2prdma_mr_destroy(struct p2prdma_mr *mr)
 	if (mr->is_dmabuf) {
 		p2prdma_dmabuf_destroy(mr);
 	} else {
-		dma_unmap_sgtable(p2prdma_dma_dev(mr->pdev), &mr->usgt,
+		dma_unmap_sgtable(p2prdma_dma_dev(mr->nic), &mr->usgt,
 				  DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
 		sg_free_table(&mr->usgt);
 		p2prdma_user_unpin(mr, mr->npages);
 	}
 	p2prdma_mr_unaccount_pins(mr);
-	atomic_dec(&mr->pdev->live_regions);
+	atomic_dec(&mr->nic->live_regions);
 	p2prdma_mr_free(mr);
 }

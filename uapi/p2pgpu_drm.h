@@ -202,19 +202,23 @@ struct drm_p2pgpu_gem_export_range {
  * struct drm_p2pgpu_gem_migrate - move a buffer (e.g. evict it)
  * @handle: [in] GEM handle.
  * @placement: [in] P2PGPU_PLACEMENT_VRAM or P2PGPU_PLACEMENT_SYSTEM.
+ * @flags: [in] none defined yet: must be zero (room to grow).
+ * @pad: [in] must be zero.
  *
  * Dynamic importers get move_notify and re-map on next use. The move waits
  * first for every fence in the buffer's reservation object (an importer's
  * DMA, a DMA_BUF_IOCTL_IMPORT_SYNC_FILE of any direction): the content is
  * copied once its users are done with it.
  *
- * Errors: -ENOENT; -EINVAL bad placement; -EBUSY pinned elsewhere;
- * -ENOSPC no VRAM; -ETIMEDOUT the buffer's fences did not signal within
+ * Errors: -ENOENT; -EINVAL bad placement, unknown flags, pad; -EBUSY
+ * pinned elsewhere; -ENOSPC no VRAM; -ETIMEDOUT the buffer's fences did not signal within
  * 15 s (nothing moved); -EINTR a signal arrived while waiting for them.
  */
 struct drm_p2pgpu_gem_migrate {
 	__u32 handle;
 	__u32 placement;
+	__u32 flags;
+	__u32 pad;
 };
 
 /* bits of drm_p2pgpu_device_query.caps */

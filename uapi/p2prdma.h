@@ -70,12 +70,14 @@ struct p2prdma_reg_dmabuf_mr {
  * @length: [in] bytes, non-zero.
  * @access: [in] P2PRDMA_ACCESS_* bits.
  * @handle: [out] the region's key, non-zero.
+ * @flags: [in] none defined yet: must be zero (room to grow).
+ * @pad: [in] must be zero.
  *
  * The pinned pages count against the caller's RLIMIT_MEMLOCK (the mm's
  * pinned_vm, as ibv_reg_mr's do) for as long as the region lives, unless
  * the caller has CAP_IPC_LOCK.
  *
- * Errors: -EINVAL zero length or unknown access bits; -EOVERFLOW
+ * Errors: -EINVAL zero length, unknown access bits or flags, pad; -EOVERFLOW
  * addr + length overflows; -EFAULT unmapped memory; -ENOMEM past
  * RLIMIT_MEMLOCK, for a region of as many pages as the machine has or
  * more, or out of memory.
@@ -85,19 +87,21 @@ struct p2prdma_reg_user_mr {
 	__u64 length;
 	__u32 access;
 	__u32 handle;
+	__u32 flags;
+	__u32 pad;
 };
 
 /**
  * struct p2prdma_dereg_mr - deregister a region
  * @handle: [in] key from registration.
- * @pad: must be zero.
+ * @flags: [in] none defined yet: must be zero (room to grow).
  *
  * Errors: -ENOENT no such region on this file (never registered, already
- * deregistered, or another file's); -EINVAL pad.
+ * deregistered, or another file's); -EINVAL unknown flags.
  */
 struct p2prdma_dereg_mr {
 	__u32 handle;
-	__u32 pad;
+	__u32 flags;
 };
 
 /* values of p2prdma_query_mr.backing */
@@ -205,7 +209,10 @@ struct p2prdma_transfer {
  * @dma_mask_bits: [out] width of the device's DMA mask.
  * @live_regions: [out] regions currently registered on this device (all
  * files), for leak checks.
- * @pad: must be zero.
+ * @flags: [in] none defined yet: must be zero (room to grow: a flag may ask
+ * for more information in later versions).
+ *
+ * Errors: -EINVAL unknown flags.
  */
 struct p2prdma_device_info {
 	__u32 pci_domain;
@@ -213,10 +220,16 @@ struct p2prdma_device_info {
 	__u32 pci_devfn;
 	__u32 dma_mask_bits;
 	__u32 live_regions;
-	__u32 pad;
+	__u32 flags;
 };
 
-#define P2PRDMA_IOCTL_BASE	'R'
+/*
+ * 0xB9: no subsystem has it in the kernel's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst (checked in 6.12);
+ * 'R', used before, overlapped linux/random.h (00-1F) and rfkill. An
+ * upstream submission adds "0xB9  00-0F  p2prdma.h" to that table.
+ */
+#define P2PRDMA_IOCTL_BASE	0xB9
 #define P2PRDMA_IOCTL_REG_DMABUF_MR \
 	_IOWR(P2PRDMA_IOCTL_BASE, 0x00, struct p2prdma_reg_dmabuf_mr)
 #define P2PRDMA_IOCTL_REG_USER_MR \
@@ -228,6 +241,6 @@ struct p2prdma_device_info {
 #define P2PRDMA_IOCTL_TRANSFER \
 	_IOWR(P2PRDMA_IOCTL_BASE, 0x04, struct p2prdma_transfer)
 #define P2PRDMA_IOCTL_DEVICE_INFO \
-	_IOR(P2PRDMA_IOCTL_BASE, 0x05, struct p2prdma_device_info)
+	_IOWR(P2PRDMA_IOCTL_BASE, 0x05, struct p2prdma_device_info)
 
 #endif /* _UAPI_P2PRDMA_H_ */

@@ -583,7 +583,10 @@ igt_main
 		igt_assert_f(ret == 0, "transfer after the signal: %s\n",
 			     strerror(-ret));
 		assert_waited("transfer into the dma-buf", t0, t1, &s);
+		/* the GEM mapping shares the pages: the dma-buf's sync covers it */
+		cpu_sync(b.dmabuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		assert_bytes("destination after the transfer", b.gem, u1, pg);
+		cpu_sync(b.dmabuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		fence_close(&f);
 
 		/* reading the dma-buf: a pending writer holds it up */
@@ -689,7 +692,9 @@ igt_main
 			     t1 - t0);
 		igt_assert_eq(tf_signal(kf.id), 0);
 		/* TTM's CPU fault waits for KERNEL fences: read after the signal */
+		cpu_sync(b.dmabuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		memcpy(was, b.gem, pg);
+		cpu_sync(b.dmabuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		assert_bytes("destination after the timed-out transfer", was, u1, pg);
 
 		kf.id = tf_add_kernel_fence(b.dmabuf);
@@ -701,7 +706,9 @@ igt_main
 		igt_assert_f(ret == 0, "transfer after the KERNEL fence signalled: %s\n",
 			     strerror(-ret));
 		assert_waited("transfer behind a KERNEL fence", t0, t1, &s);
+		cpu_sync(b.dmabuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		assert_bytes("destination after the transfer", b.gem, u2, pg);
+		cpu_sync(b.dmabuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		igt_assert_eq(__p2p_query(nic, hd, &q), 0);
 		igt_assert_f(!(q.flags & P2PRDMA_MR_INVALIDATED) &&
 			     q.map_count == maps + (moved ? 1 : 0),

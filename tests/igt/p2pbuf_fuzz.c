@@ -751,8 +751,8 @@ static void op_dereg(void)
 	int ret;
 
 	d.handle = pick_mr(&m);
-	d.pad = chance(90) ? 0 : rv32();
-	if (d.pad)
+	d.flags = chance(90) ? 0 : rv32();
+	if (d.flags)
 		ex = INVALID;
 	else if (m)
 		ex = VALID;
@@ -907,7 +907,7 @@ static void op_transfer(void)
 
 static void op_device_info(void)
 {
-	struct p2prdma_device_info info;
+	struct p2prdma_device_info info = {};
 	void *p = rptr(&info);
 
 	check("DEVICE_INFO", __p2p_ioctl(nic, P2PRDMA_IOCTL_DEVICE_INFO, p),

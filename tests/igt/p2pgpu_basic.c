@@ -238,7 +238,7 @@ igt_main
 		p2pgpu_gem_close(gpu, h);
 	}
 
-	igt_describe("GEM_MIGRATE: -EINVAL for placements, -ENOENT for handles");
+	igt_describe("GEM_MIGRATE: -EINVAL for placements, flags and pad, -ENOENT for handles");
 	igt_subtest("migrate-invalid") {
 		uint32_t hs = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_SYSTEM);
 		uint32_t hv = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_VRAM);
@@ -247,16 +247,27 @@ igt_main
 		const uint32_t bad[] = { 0, P2PGPU_PLACEMENT_VRAM_PREFERRED, 4, ~0u };
 
 		for (unsigned int i = 0; i < 4; i++) {
-			m = (struct drm_p2pgpu_gem_migrate){ hv, bad[i] };
+			m = (struct drm_p2pgpu_gem_migrate){ .handle = hv,
+							     .placement = bad[i] };
 			p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE,
 						  &m), EINVAL);
 		}
-		m = (struct drm_p2pgpu_gem_migrate){ hv + 100,
-			P2PGPU_PLACEMENT_SYSTEM };
+		/* no flag is defined yet: any must be refused, not ignored */
+		m = (struct drm_p2pgpu_gem_migrate){ .handle = hv,
+			.placement = P2PGPU_PLACEMENT_SYSTEM, .flags = 1 };
+		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m),
+				 EINVAL);
+		m = (struct drm_p2pgpu_gem_migrate){ .handle = hv,
+			.placement = P2PGPU_PLACEMENT_SYSTEM, .pad = 1 };
+		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m),
+				 EINVAL);
+		m = (struct drm_p2pgpu_gem_migrate){ .handle = hv + 100,
+			.placement = P2PGPU_PLACEMENT_SYSTEM };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m),
 				 ENOENT);
 		/* a system-only buffer has no business in VRAM */
-		m = (struct drm_p2pgpu_gem_migrate){ hs, P2PGPU_PLACEMENT_VRAM };
+		m = (struct drm_p2pgpu_gem_migrate){ .handle = hs,
+			.placement = P2PGPU_PLACEMENT_VRAM };
 		p2p_assert_errno(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MIGRATE, &m),
 				 EINVAL);
 		p2pgpu_query(gpu, hs, &q, NULL, 0);

@@ -200,7 +200,9 @@ igt_main
 
 		igt_assert_eq(ioctl(fd, P2PRDMA_IOCTL_DEVICE_INFO, &info), 0);
 		igt_assert_eq_u32(info.dma_mask_bits, 64);
-		igt_assert_eq_u32(info.pad, 0);
+		info.flags = 1;
+		p2p_assert_errno(ioctl(fd, P2PRDMA_IOCTL_DEVICE_INFO, &info),
+				 EINVAL);
 		igt_info("NIC at %04x:%02x:%02x.%x\n", info.pci_domain,
 			 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
 	}
@@ -324,6 +326,20 @@ igt_main
 		p2p_assert_errno(__reg_user(fd, p, 0, P2PRDMA_ACCESS_ALL, NULL),
 				 EINVAL);
 		p2p_assert_errno(__reg_user(fd, p, pg, 1u << 9, NULL), EINVAL);
+		{
+			/* no flag is defined yet: any must be refused */
+			struct p2prdma_reg_user_mr r = {
+				.addr = (uintptr_t)p, .length = pg,
+				.access = P2PRDMA_ACCESS_ALL, .flags = 1,
+			};
+
+			p2p_assert_errno(ioctl(fd, P2PRDMA_IOCTL_REG_USER_MR,
+					       &r), EINVAL);
+			r.flags = 0;
+			r.pad = 1;
+			p2p_assert_errno(ioctl(fd, P2PRDMA_IOCTL_REG_USER_MR,
+					       &r), EINVAL);
+		}
 		p2p_assert_errno(__reg_user(fd, (void *)(uintptr_t)(~0ull - 5),
 					    pg, P2PRDMA_ACCESS_ALL, NULL),
 				 EOVERFLOW);
@@ -341,7 +357,7 @@ igt_main
 		q.pad = 1;
 		p2p_assert_errno(ioctl(fd, P2PRDMA_IOCTL_QUERY_MR, &q), EINVAL);
 		d.handle = h;
-		d.pad = 1;
+		d.flags = 1;
 		p2p_assert_errno(ioctl(fd, P2PRDMA_IOCTL_DEREG_MR, &d), EINVAL);
 
 		/* transfers */

@@ -84,7 +84,10 @@ topology_args() {
 		;;
 	stock)
 		# Debian's own kernel: no CONFIG_PCI_P2PDMA, no DMABUF_MOVE_NOTIFY.
+		# P2PBUF_SWIOTLB=1: every staged mapping goes through swiotlb's
+		# bounce buffers, as in confidential VMs (CPU access must sync).
 		KERNEL_FLAVOR=stock
+		EXTRA_CMDLINE=${P2PBUF_SWIOTLB:+swiotlb=force}
 		two_root_ports
 		;;
 	*)

@@ -1,35 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * p2prdma: an RDMA-NIC-like importer of dma-bufs on QEMU's edu device.
- * PCI binding, the character device, and the ioctls.
+ * p2prdma: the character device /dev/p2prdma<N> of a bound NIC and its
+ * ioctls (regions, transfers, device info).
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/fs.h>
-#include <linux/idr.h>
 #include <linux/mm.h>
-#include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "p2prdma.h"
-
-MODULE_IMPORT_NS("DMA_BUF");
-
-#define EDU_VENDOR_ID	0x1234
-#define EDU_DEVICE_ID	0x11e8
-
-static DEFINE_IDA(p2prdma_ida);
-
-static void p2prdma_dev_release(struct kref *ref)
-{
-	struct p2prdma_dev *pdev = container_of(ref, struct p2prdma_dev, ref);
-
-	ida_free(&p2prdma_ida, pdev->id);
-	pci_dev_put(pdev->pdev);
-	kfree(pdev);
-}
 
 static void p2prdma_file_destroy_regions(struct p2prdma_file *pfile)
 {
@@ -52,8 +34,8 @@ static void p2prdma_file_destroy_regions(struct p2prdma_file *pfile)
  */
 static int p2prdma_open(struct inode *inode, struct file *file)
 {
-	struct p2prdma_dev *pdev = container_of(file->private_data,
-						struct p2prdma_dev, misc);
+	struct p2prdma_nic *nic = container_of(file->private_data,
+						struct p2prdma_nic, misc);
 	struct p2prdma_file *pfile;
 
 	pfile = kzalloc(sizeof(*pfile), GFP_KERNEL);
@@ -61,18 +43,18 @@ static int p2prdma_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&pfile->lock);
 	xa_init_flags(&pfile->regions, XA_FLAGS_ALLOC1);
-	pfile->pdev = pdev;
+	pfile->nic = nic;
 
-	mutex_lock(&pdev->lock);
-	if (pdev->dead) {
-		mutex_unlock(&pdev->lock);
+	mutex_lock(&nic->lock);
+	if (nic->dead) {
+		mutex_unlock(&nic->lock);
 		kfree(pfile);
 		return -ENODEV;
 	}
-	list_add(&pfile->link, &pdev->files);
-	atomic_inc(&pdev->open_files);
-	kref_get(&pdev->ref);
-	mutex_unlock(&pdev->lock);
+	list_add(&pfile->link, &nic->files);
+	atomic_inc(&nic->open_files);
+	kref_get(&nic->ref);
+	mutex_unlock(&nic->lock);
 
 	file->private_data = pfile;
 	return nonseekable_open(inode, file);
@@ -88,7 +70,7 @@ static int p2prdma_open(struct inode *inode, struct file *file)
 static int p2prdma_release(struct inode *inode, struct file *file)
 {
 	struct p2prdma_file *pfile = file->private_data;
-	struct p2prdma_dev *pdev = pfile->pdev;
+	struct p2prdma_nic *nic = pfile->nic;
 
 	/*
 	 * Regions go while the file is still on the device's list: remove()
@@ -99,15 +81,15 @@ static int p2prdma_release(struct inode *inode, struct file *file)
 	p2prdma_file_destroy_regions(pfile);
 	mutex_unlock(&pfile->lock);
 
-	mutex_lock(&pdev->lock);
+	mutex_lock(&nic->lock);
 	list_del(&pfile->link);
-	mutex_unlock(&pdev->lock);
+	mutex_unlock(&nic->lock);
 
 	xa_destroy(&pfile->regions);
 	mutex_destroy(&pfile->lock);
 	kfree(pfile);
-	atomic_dec(&pdev->open_files);
-	kref_put(&pdev->ref, p2prdma_dev_release);
+	atomic_dec(&nic->open_files);
+	p2prdma_nic_put(nic);
 	return 0;
 }
 
@@ -123,7 +105,7 @@ static int p2prdma_publish(struct p2prdma_file *pfile, struct p2prdma_mr *mr,
 {
 	int ret;
 
-	atomic_inc(&pfile->pdev->live_regions);
+	atomic_inc(&pfile->nic->live_regions);
 	ret = xa_alloc(&pfile->regions, &mr->handle, mr, xa_limit_32b,
 		       GFP_KERNEL);
 	if (ret) {
@@ -168,7 +150,7 @@ static int p2prdma_ioctl_reg_dmabuf_mr(struct p2prdma_file *pfile,
 	if (offset_in_page(args.iova) != offset_in_page(args.offset))
 		return -EINVAL;
 
-	ret = p2prdma_reg_dmabuf(pfile->pdev, &args, &mr);
+	ret = p2prdma_reg_dmabuf(pfile->nic, &args, &mr);
 	if (ret)
 		return ret;
 	return p2prdma_publish(pfile, mr, &args.handle, uarg, &args,
@@ -192,7 +174,8 @@ static int p2prdma_ioctl_reg_user_mr(struct p2prdma_file *pfile,
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (!args.length || args.access & ~P2PRDMA_ACCESS_ALL)
+	if (!args.length || args.access & ~P2PRDMA_ACCESS_ALL || args.flags ||
+	    args.pad)
 		return -EINVAL;
 	if (check_add_overflow(args.addr, args.length, &end))
 		return -EOVERFLOW;
@@ -202,7 +185,7 @@ static int p2prdma_ioctl_reg_user_mr(struct p2prdma_file *pfile,
 	if (args.length >> PAGE_SHIFT >= totalram_pages())
 		return -ENOMEM;
 
-	ret = p2prdma_reg_user(pfile->pdev, &args, &mr);
+	ret = p2prdma_reg_user(pfile->nic, &args, &mr);
 	if (ret)
 		return ret;
 	return p2prdma_publish(pfile, mr, &args.handle, uarg, &args,
@@ -214,7 +197,8 @@ static int p2prdma_ioctl_reg_user_mr(struct p2prdma_file *pfile,
  * @pfile: the file; its lock is held.
  * @uarg: struct p2prdma_dereg_mr.
  *
- * Return: 0, -EINVAL (pad), -ENOENT (no such region on this file).
+ * Return: 0, -EINVAL (unknown flags), -ENOENT (no such region on this
+ * file).
  */
 static int p2prdma_ioctl_dereg_mr(struct p2prdma_file *pfile,
 				  void __user *uarg)
@@ -224,7 +208,7 @@ static int p2prdma_ioctl_dereg_mr(struct p2prdma_file *pfile,
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.pad)
+	if (args.flags)
 		return -EINVAL;
 	/*
 	 * 0 is never a handle, and erasing index 0 of an XA_FLAGS_ALLOC1
@@ -328,7 +312,7 @@ static int p2prdma_ioctl_transfer(struct p2prdma_file *pfile,
 	if (send > src->length || dend > dst->length)
 		return -ERANGE;
 
-	ret = p2prdma_transfer(pfile->pdev, dst, src, &args);
+	ret = p2prdma_transfer(pfile->nic, dst, src, &args);
 	/* report progress even when interrupted */
 	if (copy_to_user(uarg, &args, sizeof(args)) && !ret)
 		ret = -EFAULT;
@@ -337,23 +321,28 @@ static int p2prdma_ioctl_transfer(struct p2prdma_file *pfile,
 
 /**
  * p2prdma_ioctl_device_info() - P2PRDMA_IOCTL_DEVICE_INFO
- * @pdev: the device.
+ * @nic: the device.
  * @uarg: struct p2prdma_device_info.
  *
- * Return: 0 or -EFAULT.
+ * Return: 0, -EINVAL (unknown flags) or -EFAULT.
  */
-static int p2prdma_ioctl_device_info(struct p2prdma_dev *pdev,
+static int p2prdma_ioctl_device_info(struct p2prdma_nic *nic,
 				     void __user *uarg)
 {
-	struct pci_dev *pci = pdev->pdev;
-	struct p2prdma_device_info info = {
+	struct pci_dev *pci = nic->pci;
+	struct p2prdma_device_info info;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags)
+		return -EINVAL;
+	info = (struct p2prdma_device_info){
 		.pci_domain = pci_domain_nr(pci->bus),
 		.pci_bus = pci->bus->number,
 		.pci_devfn = pci->devfn,
 		.dma_mask_bits = fls64(dma_get_mask(&pci->dev)),
-		.live_regions = atomic_read(&pdev->live_regions),
+		.live_regions = atomic_read(&nic->live_regions),
 	};
-
 	if (copy_to_user(uarg, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
@@ -400,7 +389,7 @@ static long p2prdma_ioctl(struct file *file, unsigned int cmd,
 		ret = p2prdma_ioctl_transfer(pfile, uarg);
 		break;
 	case P2PRDMA_IOCTL_DEVICE_INFO:
-		ret = p2prdma_ioctl_device_info(pfile->pdev, uarg);
+		ret = p2prdma_ioctl_device_info(pfile->nic, uarg);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -421,140 +410,46 @@ static const struct file_operations p2prdma_fops = {
 };
 
 /**
- * p2prdma_probe() - bind an edu function and create its character device
- * @pci: the function.
- * @id: matched entry.
+ * p2prdma_cdev_register() - create /dev/p2prdma<N>
+ * @nic: the NIC, its engine ready.
  *
- * Return: 0 or a negative errno.
+ * Return: 0 or a negative errno from misc_register().
  */
-static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
+int p2prdma_cdev_register(struct p2prdma_nic *nic)
 {
-	struct p2prdma_dev *pdev;
-	int ret;
-
-	/* driver_override hands any device to us: only edu has our engine */
-	if (pci->vendor != EDU_VENDOR_ID || pci->device != EDU_DEVICE_ID)
-		return -ENODEV;
-
-	ret = pcim_enable_device(pci);
-	if (ret)
-		return ret;
-	ret = pcim_iomap_regions(pci, BIT(0), KBUILD_MODNAME);
-	if (ret)
-		return ret;
-
-	pdev = kzalloc(sizeof(*pdev), GFP_KERNEL);
-	if (!pdev)
-		return -ENOMEM;
-	kref_init(&pdev->ref);
-	mutex_init(&pdev->lock);
-	INIT_LIST_HEAD(&pdev->files);
-	atomic_set(&pdev->live_regions, 0);
-	pdev->pdev = pci_dev_get(pci);
-	pdev->mmio = pcim_iomap_table(pci)[0];
-
-	ret = ida_alloc(&p2prdma_ida, GFP_KERNEL);
-	if (ret < 0) {
-		pci_dev_put(pci);
-		kfree(pdev);
-		return ret;
-	}
-	pdev->id = ret;
-	snprintf(pdev->name, sizeof(pdev->name), "p2prdma%d", pdev->id);
-
-	ret = p2prdma_engine_init(pdev);
-	if (ret)
-		goto put_dev;
-
-	pdev->misc.minor = MISC_DYNAMIC_MINOR;
-	pdev->misc.name = pdev->name;
-	pdev->misc.fops = &p2prdma_fops;
-	pdev->misc.parent = &pci->dev;
+	nic->misc.minor = MISC_DYNAMIC_MINOR;
+	nic->misc.name = nic->name;
+	nic->misc.fops = &p2prdma_fops;
+	nic->misc.parent = &nic->pci->dev;
 	/*
 	 * Owner and group only: udev gives the node to group "rdma" (see
 	 * the README), as distributions do for RDMA devices.
 	 */
-	pdev->misc.mode = 0660;
-	ret = misc_register(&pdev->misc);
-	if (ret)
-		goto fini_engine;
-
-	pci_set_drvdata(pci, pdev);
-	p2prdma_debugfs_add(pdev);
-	dev_info(&pci->dev, "%s\n", pdev->name);
-	return 0;
-
-fini_engine:
-	p2prdma_engine_fini(pdev);
-put_dev:
-	kref_put(&pdev->ref, p2prdma_dev_release);
-	return ret;
+	nic->misc.mode = 0660;
+	return misc_register(&nic->misc);
 }
 
 /**
- * p2prdma_remove() - unbind: tear down every region of every open file
- * @pci: the function.
+ * p2prdma_cdev_unregister() - remove /dev/p2prdma<N> and empty its files
+ * @nic: the NIC being unbound.
  *
- * Files may stay open; they answer -ENODEV from now on. Every mapping is
- * for @pci's struct device, so all of them must go before we return.
+ * Files may stay open; they answer -ENODEV from now on. Every region's
+ * mapping is for the NIC's struct device, so all of them are gone when
+ * this returns.
  */
-static void p2prdma_remove(struct pci_dev *pci)
+void p2prdma_cdev_unregister(struct p2prdma_nic *nic)
 {
-	struct p2prdma_dev *pdev = pci_get_drvdata(pci);
 	struct p2prdma_file *pfile;
 
-	p2prdma_debugfs_remove(pdev);
 	/* no new opens; files still open lose their regions and get -ENODEV */
-	misc_deregister(&pdev->misc);
-	mutex_lock(&pdev->lock);
-	pdev->dead = true;
-	list_for_each_entry(pfile, &pdev->files, link) {
+	misc_deregister(&nic->misc);
+	mutex_lock(&nic->lock);
+	nic->dead = true;
+	list_for_each_entry(pfile, &nic->files, link) {
 		mutex_lock(&pfile->lock);
 		pfile->dead = true;
 		p2prdma_file_destroy_regions(pfile);
 		mutex_unlock(&pfile->lock);
 	}
-	mutex_unlock(&pdev->lock);
-
-	p2prdma_engine_fini(pdev);
-	kref_put(&pdev->ref, p2prdma_dev_release);
+	mutex_unlock(&nic->lock);
 }
-
-/*
- * QEMU's edu is a teaching device other drivers bind too: p2prdma binds one
- * only when it is handed it with driver_override, never on its own, and has
- * no MODULE_DEVICE_TABLE, so nothing loads it for a device it would not bind.
- */
-static const struct pci_device_id p2prdma_ids[] = {
-	{ PCI_DEVICE_DRIVER_OVERRIDE(EDU_VENDOR_ID, EDU_DEVICE_ID, true) },
-	{ }
-};
-
-static struct pci_driver p2prdma_driver = {
-	.name = KBUILD_MODNAME,
-	.id_table = p2prdma_ids,
-	.probe = p2prdma_probe,
-	.remove = p2prdma_remove,
-};
-
-static int __init p2prdma_init(void)
-{
-	int ret;
-
-	p2prdma_debugfs_init();
-	ret = pci_register_driver(&p2prdma_driver);
-	if (ret)
-		p2prdma_debugfs_fini();
-	return ret;
-}
-module_init(p2prdma_init);
-
-static void __exit p2prdma_exit(void)
-{
-	pci_unregister_driver(&p2prdma_driver);
-	p2prdma_debugfs_fini();
-}
-module_exit(p2prdma_exit);
-
-MODULE_DESCRIPTION("RDMA-like dma-buf importer on QEMU's edu device");
-MODULE_LICENSE("GPL");
