@@ -16,14 +16,13 @@
 #   image-7.3           the stock 7.3.4 kernel and its modules, unpacked;
 #                       prints the root (lib/modules/<release>/vmlinuz).
 #   kdir-7.3            the 7.3 headers' path inside the chroot.
+#   source-7.3          trixie-backports' linux-source-7.3 tarball (for the
+#                       7.3 debug kernel of build-kernel.sh 7.3); prints it.
 #   image-6.1           Debian 12's stock 6.1 kernel and modules, unpacked.
-#   prepare FLAVOR      FLAVOR stock61|stock73: image, modules
-#                       (build/kmod-FLAVOR) and initramfs
-#                       (build/vm/initramfs-FLAVOR.gz) for its VMs.
-#   vm FLAVOR TOPO LOG  boots that kernel in topology TOPO (run-vm.sh's
-#                       P2PBUF_TESTS etc. apply); LOG is its serial log.
 #
-# Source it for the kern_* functions, or run it with one of the words above.
+# lib.sh sources it for the kern_* functions (the stock61 and stock73
+# flavors of make check); run it with one of the words above to fetch one
+# piece by hand.
 # The Debian mirror is the one this machine's apt uses: it is read from the
 # apt sources at run time, never written down here.
 
@@ -221,6 +220,33 @@ kern_image_73() {
 	echo "$root"
 }
 
+# kern_source_73: the linux-source-7.3 tarball of trixie-backports, under
+# $KERN_CACHE/linux-source-<version>/ (167 MB download, once). Prints its
+# path.
+kern_source_73() {
+	local ver root
+	kern_apt_setup trixie "trixie trixie-backports"
+	# shellcheck disable=SC2046
+	ver=$(apt-cache $(kern_apt trixie) show linux-source-7.3 2>/dev/null |
+		sed -n 's/^Version: //p' | sort -V | tail -n 1)
+	if [ -z "$ver" ]; then
+		ver=$(find "$KERN_CACHE" -maxdepth 1 -name 'linux-source-7.3.*' -printf '%f\n' |
+			sed 's/^linux-source-//' | sort -V | tail -n 1)
+	fi
+	[ -n "$ver" ] || { echo "kernels.sh: linux-source-7.3 unknown" >&2; return 1; }
+	root=$KERN_CACHE/linux-source-${ver//\~/_}
+	if [ ! -f "$root/.complete" ]; then
+		rm -rf "$root"
+		kern_download trixie "$root.debs" "linux-source-7.3=$ver" || return 1
+		dpkg-deb --fsys-tarfile "$root.debs"/linux-source-7.3_*.deb |
+			tar -x -C "$KERN_CACHE" --transform "s|^\./usr/src|linux-source-${ver//\~/_}|" \
+				./usr/src/linux-source-7.3.tar.xz || return 1
+		rm -rf "$root.debs"
+		touch "$root/.complete"
+	fi
+	echo "$root/linux-source-7.3.tar.xz"
+}
+
 # kern_image_61: Debian 12's newest stock 6.1 kernel and its modules,
 # unpacked under $KERN_CACHE/image-<abi>/ (after kern_headers_61, which
 # sets up the bookworm apt state). Prints that root; the kernel is
@@ -244,36 +270,6 @@ kern_image_61() {
 	echo "$root"
 }
 
-# kern_prepare FLAVOR REPO: everything a VM of Debian's stock kernel
-# FLAVOR (stock61 or stock73) needs: the image (KERN_ROOT, KERN_RELEASE,
-# KERN_IMAGE), the modules with the test modules built W=1 for it into
-# REPO/build/kmod-FLAVOR/ (7.3 in the trixie chroot, 6.1 with the host's
-# gcc-12), and REPO/build/vm/initramfs-FLAVOR.gz with its 9p modules.
-kern_prepare() {
-	local flavor=$1 repo=$2 dir=$2/build/kmod-$1 vmdir kdir
-	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	kern_image "$flavor" || return 1
-	rm -rf "$dir"
-	mkdir -p "$dir/src" "$repo/build/vm"
-	cp -r "$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
-		"$repo/uapi" "$repo/tests" "$dir/src/"
-	rm -rf "$dir/src/compat/generated"
-	if [ "$flavor" = stock73 ]; then
-		kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules
-	else
-		kdir=$(kern_headers_61)
-		make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules
-	fi >"$dir/build.log" 2>&1
-	if [ $? -ne 0 ] || grep -E 'warning:|error:' "$dir/build.log" >&2; then
-		cat "$dir/build.log" >&2
-		echo "kernels.sh: the modules for $flavor do not build cleanly" >&2
-		return 1
-	fi
-	find "$dir/src" -name '*.ko' -exec cp {} "$dir/" \;
-	"$vmdir/build-initramfs.sh" "$repo/build/vm/initramfs-$flavor.gz" \
-		"$KERN_RELEASE" "$KERN_ROOT"
-}
-
 # kern_image FLAVOR: sets KERN_ROOT, KERN_RELEASE and KERN_IMAGE.
 kern_image() {
 	case "$1" in
@@ -294,18 +290,6 @@ kern_image() {
 	esac
 }
 
-# kern_vm FLAVOR REPO TOPOLOGY LOG: boots Debian's stock kernel FLAVOR in
-# TOPOLOGY with the modules of kern_prepare; P2PBUF_TESTS etc. as for
-# run-vm.sh.
-kern_vm() {
-	local flavor=$1 repo=$2 vmdir
-	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	kern_image "$flavor" || return 1
-	P2PBUF_KERNEL=$KERN_IMAGE P2PBUF_INITRD=$repo/build/vm/initramfs-$flavor.gz \
-	P2PBUF_MODROOT=$KERN_ROOT P2PBUF_REPO=$repo P2PBUF_KMODS=$repo/build/kmod-$flavor \
-		"$vmdir/run-vm.sh" "$3" "$4"
-}
-
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
@@ -314,11 +298,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	kdir-7.3) kern_kdir_73 ;;
 	build-7.3) shift; kern_build_73 "$@" ;;
 	image-7.3) kern_image_73 ;;
+	source-7.3) kern_source_73 ;;
 	image-6.1) kern_image_61 ;;
-	prepare) kern_prepare "$2" "$(cd "$(dirname "$0")/../.." && pwd)" ;;
-	vm) kern_vm "$2" "$(cd "$(dirname "$0")/../.." && pwd)" "$3" "$4" ;;
 	*)
-		sed -n '3,26s/^# \?//p' "$0" >&2
+		sed -n '3,/^$/s/^# \?//p' "$0" >&2
 		exit 2
 		;;
 	esac

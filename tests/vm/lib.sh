@@ -5,6 +5,7 @@
 repo=$(cd "$here/../.." && pwd)
 build=$repo/build
 . "$here/topologies.sh"
+. "$here/kernels.sh"
 mkdir -p "$build/vm"
 
 # Modules for one kernel, built in a copy of the sources so two kernels'
@@ -17,8 +18,17 @@ build_modules() {
 		"$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
 		"$repo/uapi" "$repo/tests" "$dir/src/"
 	rm -f "$dir"/*.ko
-	if ! make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
-		>"$dir/build.log" 2>&1; then
+	local rc=0
+	if [ "$kdir" = chroot73 ]; then
+		# Debian's 7.3 was built by gcc-14: its modules are built by the
+		# same compiler, in the trixie chroot (kernels.sh).
+		kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules \
+			>"$dir/build.log" 2>&1 || rc=$?
+	else
+		make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
+			>"$dir/build.log" 2>&1 || rc=$?
+	fi
+	if [ $rc -ne 0 ]; then
 		cat "$dir/build.log" >&2
 		return 1
 	fi
@@ -67,35 +77,57 @@ stock_release() {
 	echo "${img#/boot/vmlinuz-}"
 }
 
-# prepare_flavor testkernel|stock: kernel, modules and initramfs, cached.
+# prepare_flavor FLAVOR (topologies.sh lists them): kernel, modules and
+# initramfs, cached; records the kernel image and in-tree modules' root for
+# boot_topology in build/vm/kernel-FLAVOR ("IMAGE MODROOT").
 prepare_flavor() {
+	local image modroot=
 	case "$1" in
-	testkernel)
-		kbuild=$("$here/build-kernel.sh")
-		build_modules testkernel "$kbuild"
-		"$here/build-initramfs.sh" "$build/vm/initramfs-testkernel.gz"
+	testkernel|debug73)
+		if [ "$1" = testkernel ]; then
+			kbuild=$("$here/build-kernel.sh")
+			image=$kbuild
+		else
+			image=$("$here/build-kernel.sh" 7.3)
+		fi
+		build_modules "$1" "$image"
+		modroot=$(dirname "$image")/mods
+		image=$image/arch/x86/boot/bzImage
+		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz"
 		;;
 	stock)
 		stock_rel=$(stock_release)
 		build_modules stock "/usr/src/linux-headers-$stock_rel"
 		dkms_build stock "$stock_rel"
+		image=/boot/vmlinuz-$stock_rel
 		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel"
 		;;
+	stock61|stock73)
+		kern_image "$1"
+		if [ "$1" = stock73 ]; then
+			build_modules stock73 chroot73
+		else
+			build_modules stock61 "$(kern_headers_61)"
+		fi
+		image=$KERN_IMAGE
+		modroot=$KERN_ROOT
+		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz" \
+			"$KERN_RELEASE" "$KERN_ROOT"
+		;;
+	*)
+		echo "p2pbuf: unknown kernel flavor $1" >&2
+		return 1
+		;;
 	esac
+	echo "$image $modroot" >"$build/vm/kernel-$1"
 }
 
 # boot_topology TOPOLOGY LOG: P2PBUF_TESTS/P2PBUF_SELFTEST/P2PBUF_MODE as set.
 boot_topology() {
 	local t=$1 log=$2
 	topology_args "$t"
-	if [ "$KERNEL_FLAVOR" = stock ]; then
-		export P2PBUF_KERNEL=/boot/vmlinuz-$stock_rel
-		export P2PBUF_MODROOT=
-	else
-		export P2PBUF_KERNEL=$kbuild/arch/x86/boot/bzImage
-		P2PBUF_MODROOT=$(dirname "$kbuild")/mods
-		export P2PBUF_MODROOT
-	fi
+	read -r P2PBUF_KERNEL P2PBUF_MODROOT <"$build/vm/kernel-$KERNEL_FLAVOR"
+	export P2PBUF_KERNEL P2PBUF_MODROOT
 	export P2PBUF_INITRD=$build/vm/initramfs-$KERNEL_FLAVOR.gz
 	export P2PBUF_REPO=$repo P2PBUF_KMODS=$build/kmod-$KERNEL_FLAVOR
 	rm -f "$log" "$log.boot1" "$log.console"

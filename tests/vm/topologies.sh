@@ -5,8 +5,16 @@
 # engine. What the kernel's P2PDMA code answers in each layout was measured:
 # see ../shared/notes/vm-facts.md.
 #
-# topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR
-# (testkernel|stock), EXTRA_CMDLINE.
+# topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR,
+# EXTRA_CMDLINE. The kernel flavors (lib.sh prepare_flavor):
+#   testkernel  the 6.12 debug kernel (build-kernel.sh: P2PDMA, KASAN, ...)
+#   debug73     the 7.3 debug kernel (build-kernel.sh 7.3), same fragment
+#   stock       Debian 12's stock 6.12 (no P2PDMA)
+#   stock61     Debian 12's default stock 6.1 (no P2PDMA)
+#   stock73     Debian 13 trixie-backports' stock 7.3 (P2PDMA on)
+# A topology named FLAVOR-LAYOUT (stock73-iommu, debug73-rootports) is
+# LAYOUT under that flavor's kernel; stock73 and debug73 alone are the
+# switch layout.
 
 # Topologies `make check` runs by default, in order.
 # "static" is no VM: sparse, checkpatch and kernel-doc on the drivers, and
@@ -15,6 +23,10 @@
 # VMs; "demo" (not in the default list) runs `make demo` itself in its own
 # two VMs. Longest first: make check boots two VMs at a time.
 ALL_TOPOLOGIES="static stock switch iommu rootports hostbridge multi detector"
+# The kernel matrix: Debian's default 6.1, and 7.3 stock and debug in each
+# layout whose decision differs.
+ALL_TOPOLOGIES+=" stock61 stock73 stock73-iommu stock73-hostbridge stock73-rootports"
+ALL_TOPOLOGIES+=" debug73 debug73-iommu debug73-hostbridge debug73-rootports"
 
 vram_dev() { echo "ivshmem-plain,memdev=${2:-vram},bus=$1,addr=0x0"; }
 nic_dev() { echo "edu,dma_mask=0xffffffffffffffff,bus=$1,addr=0x0"; }
@@ -86,6 +98,23 @@ topology_args() {
 		# Debian's own kernel: no CONFIG_PCI_P2PDMA, no DMABUF_MOVE_NOTIFY.
 		KERNEL_FLAVOR=stock
 		two_root_ports
+		;;
+	stock61)
+		# Debian 12's default kernel: no P2PDMA either.
+		KERNEL_FLAVOR=stock61
+		two_root_ports
+		;;
+	stock73|debug73)
+		topology_args switch
+		KERNEL_FLAVOR=$1
+		;;
+	stock73-*|debug73-*)
+		case "${1#*-}" in
+		switch|rootports|hostbridge|iommu|multi) ;;
+		*) echo "unknown layout in topology '$1'" >&2; return 1 ;;
+		esac
+		topology_args "${1#*-}"
+		KERNEL_FLAVOR=${1%%-*}
 		;;
 	*)
 		echo "unknown topology '$1' (known: $ALL_TOPOLOGIES)" >&2
