@@ -154,6 +154,15 @@ kern_trixie_root() {
 		kern_checker_valid "$root/usr/lib/linux-kbuild-${KERN_73_ABI}/scripts"
 		chroot "$root" dpkg-query -W >"$root/.complete"
 	fi
+	# DKMS, to build the shipped modules as an installed 7.3 machine does
+	# (added to chroots made before it was needed).
+	if [ ! -x "$root/usr/sbin/dkms" ] &&
+		! chroot "$root" sh -c "apt-get -q update &&
+			apt-get install -y -q --no-install-recommends dkms && apt-get clean" \
+			>>"$root.log" 2>&1; then
+		tail -n 20 "$root.log" >&2
+		return 1
+	fi
 	echo "$root"
 }
 
@@ -180,18 +189,25 @@ kern_kdir_73() {
 	echo "/usr/src/$KERN_73_HEADERS"
 }
 
-# kern_build_73 SRC [MAKE ARGS]: make -C <7.3 headers> M=/p2pbuf ARGS in the
-# chroot, SRC bind-mounted at /p2pbuf in a mount namespace of its own (the
-# mounts go away with it). The objects land in SRC.
-kern_build_73() {
-	local src root
-	src=$(realpath "$1")
+# kern_chroot73 DIR CMD...: CMD in the trixie chroot, DIR bind-mounted at
+# /p2pbuf in a mount namespace of its own (the mounts go away with it).
+kern_chroot73() {
+	local dir root
+	dir=$(realpath "$1")
 	shift
-	root=$(kern_trixie_root)
+	root=$(kern_trixie_root) || return 1
 	mkdir -p "$root/p2pbuf"
 	unshare -m sh -c 'mount --bind "$1" "$2/p2pbuf" && mount -t proc proc "$2/proc" &&
-		shift 2 && exec chroot "$0" make -C "$@"' \
-		"$root" "$src" "$root" "$(kern_kdir_73)" M=/p2pbuf "$@"
+		shift 2 && exec chroot "$0" "$@"' \
+		"$root" "$dir" "$root" "$@"
+}
+
+# kern_build_73 SRC [MAKE ARGS]: make -C <7.3 headers> M=/p2pbuf ARGS in the
+# chroot; the objects land in SRC.
+kern_build_73() {
+	local src=$1
+	shift
+	kern_chroot73 "$src" make -C "$(kern_kdir_73)" M=/p2pbuf "$@"
 }
 
 # kern_image_73: the stock trixie-backports 7.3.4 kernel image and modules,

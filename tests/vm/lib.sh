@@ -22,7 +22,8 @@ build_modules() {
 	if [ "$kdir" = chroot73 ]; then
 		# Debian's 7.3 was built by gcc-14: its modules are built by the
 		# same compiler, in the trixie chroot (kernels.sh).
-		kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules \
+		kern_chroot73 "$dir/src" make -C "$(kern_kdir_73)" M=/p2pbuf \
+			-s W=1 P2PBUF_TEST_MODULES=m modules \
 			>"$dir/build.log" 2>&1 || rc=$?
 	else
 		make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
@@ -39,30 +40,39 @@ build_modules() {
 	fi
 }
 
-# dkms_build FLAVOR RELEASE: builds the shipped modules the way an installed
-# machine does (DKMS from the `make dkms-source` tree, in a private DKMS tree
-# so the host's own is left alone) and puts them where the VM loads them
-# from, in place of the plain builds. The verdict goes to
-# build/vm/flavor-FLAVOR.host, which check.sh hands to results.py.
+# dkms_build FLAVOR RELEASE [KDIR]: builds the shipped modules the way an
+# installed machine does (DKMS from the `make dkms-source` tree, in a
+# private DKMS tree so the host's own is left alone) and puts them where the
+# VM loads them from, in place of the plain builds. KDIR: the kernel's
+# headers when they are not /lib/modules/RELEASE/build; "chroot73": DKMS
+# runs in the trixie chroot, with the compiler Debian's 7.3 was built by.
+# The verdict goes to build/vm/flavor-FLAVOR.host, which check.sh hands to
+# results.py.
 dkms_build() {
-	local flavor=$1 rel=$2 dir=$build/dkms verdict=$build/vm/flavor-$1.host
-	local version ko
+	local flavor=$1 rel=$2 kdir=${3:-} dir=$build/dkms-$1 verdict=$build/vm/flavor-$1.host
+	local version ko tree=$build/dkms-$1/tree rc=0
 	version=$(sed -n 's/^VERSION := //p' "$repo/Makefile")
 	rm -rf "$dir"
 	mkdir -p "$dir/src" "$dir/tree"
-	if ! command -v dkms >/dev/null; then
-		echo "@@P2PBUF-HOST dkms@build skip dkms is not installed" >"$verdict"
+	if [ "$kdir" != chroot73 ] && ! command -v dkms >/dev/null; then
+		echo "@@P2PBUF-HOST dkms@build fail dkms is not installed (install-deps.sh installs it)" >"$verdict"
 		return
 	fi
-	if ! make -s -C "$repo" dkms-source DKMS_SRC="$dir/src/p2pbuf-$version" >"$dir/build.log" 2>&1 ||
-		! dkms build -m p2pbuf -v "$version" -k "$rel" --sourcetree "$dir/src" \
-			--dkmstree "$dir/tree" >>"$dir/build.log" 2>&1; then
+	make -s -C "$repo" dkms-source DKMS_SRC="$dir/src/p2pbuf-$version" >"$dir/build.log" 2>&1 || rc=$?
+	if [ $rc = 0 ] && [ "$kdir" = chroot73 ]; then
+		kern_chroot73 "$dir" dkms build -m p2pbuf -v "$version" -k "$rel" \
+			--sourcetree /p2pbuf/src --dkmstree /p2pbuf/tree >>"$dir/build.log" 2>&1 || rc=$?
+	elif [ $rc = 0 ]; then
+		dkms build -m p2pbuf -v "$version" -k "$rel" --sourcetree "$dir/src" \
+			--dkmstree "$tree" ${kdir:+--kernelsourcedir "$kdir"} >>"$dir/build.log" 2>&1 || rc=$?
+	fi
+	if [ $rc != 0 ]; then
 		cat "$dir/build.log" >&2
 		echo "@@P2PBUF-HOST dkms@build fail dkms build for $rel failed: $dir/build.log" >"$verdict"
 		return
 	fi
 	for ko in p2pgpu p2prdma; do
-		if ! xz -dc "$dir/tree/p2pbuf/$version/$rel/x86_64/module/$ko.ko.xz" \
+		if ! xz -dc "$tree/p2pbuf/$version/$rel/x86_64/module/$ko.ko.xz" \
 			>"$build/kmod-$flavor/$ko.ko"; then
 			echo "@@P2PBUF-HOST dkms@build fail no $ko.ko.xz from dkms" >"$verdict"
 			return
@@ -81,7 +91,7 @@ stock_release() {
 # initramfs, cached; records the kernel image and in-tree modules' root for
 # boot_topology in build/vm/kernel-FLAVOR ("IMAGE MODROOT").
 prepare_flavor() {
-	local image modroot=
+	local image modroot= kdir
 	case "$1" in
 	testkernel|debug73)
 		if [ "$1" = testkernel ]; then
@@ -90,29 +100,31 @@ prepare_flavor() {
 		else
 			image=$("$here/build-kernel.sh" 7.3)
 		fi
-		build_modules "$1" "$image"
+		build_modules "$1" "$image" || return 1
 		modroot=$(dirname "$image")/mods
 		image=$image/arch/x86/boot/bzImage
-		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz"
+		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz" || return 1
 		;;
 	stock)
 		stock_rel=$(stock_release)
-		build_modules stock "/usr/src/linux-headers-$stock_rel"
+		build_modules stock "/usr/src/linux-headers-$stock_rel" || return 1
 		dkms_build stock "$stock_rel"
 		image=/boot/vmlinuz-$stock_rel
-		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel"
+		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel" || return 1
 		;;
 	stock61|stock73)
-		kern_image "$1"
+		kern_image "$1" || return 1
 		if [ "$1" = stock73 ]; then
-			build_modules stock73 chroot73
+			kdir=chroot73
 		else
-			build_modules stock61 "$(kern_headers_61)"
+			kdir=$(kern_headers_61) || return 1
 		fi
+		build_modules "$1" "$kdir" || return 1
+		dkms_build "$1" "$KERN_RELEASE" "$kdir"
 		image=$KERN_IMAGE
 		modroot=$KERN_ROOT
 		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz" \
-			"$KERN_RELEASE" "$KERN_ROOT"
+			"$KERN_RELEASE" "$KERN_ROOT" || return 1
 		;;
 	*)
 		echo "p2pbuf: unknown kernel flavor $1" >&2

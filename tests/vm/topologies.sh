@@ -6,7 +6,9 @@
 # see ../shared/notes/vm-facts.md.
 #
 # topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR,
-# EXTRA_CMDLINE. The kernel flavors (lib.sh prepare_flavor):
+# EXTRA_CMDLINE, and TESTS_AS: the topology whose decisions the tests
+# expect (the guest's P2PBUF_TOPOLOGY; stock61 is judged as stock: root
+# ports on a kernel without P2PDMA; stock73-iommu as iommu). The kernel flavors (lib.sh prepare_flavor):
 #   testkernel  the 6.12 debug kernel (build-kernel.sh: P2PDMA, KASAN, ...)
 #   debug73     the 7.3 debug kernel (build-kernel.sh 7.3), same fragment
 #   stock       Debian 12's stock 6.12 (no P2PDMA)
@@ -50,6 +52,7 @@ topology_args() {
 	QEMU_DEVICES=()
 	KERNEL_FLAVOR=testkernel
 	EXTRA_CMDLINE=
+	TESTS_AS=$1
 	case "$1" in
 	static|demo)
 		;;
@@ -102,6 +105,7 @@ topology_args() {
 	stock61)
 		# Debian 12's default kernel: no P2PDMA either.
 		KERNEL_FLAVOR=stock61
+		TESTS_AS=stock
 		two_root_ports
 		;;
 	stock73|debug73)
