@@ -106,6 +106,19 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 #endif
 
 /*
+ * 7.x's typed allocators, with the GFP flags the drivers always pass; the
+ * array form keeps kcalloc()'s overflow check.
+ */
+#ifndef P2PBUF_HAVE_KZALLOC_OBJ
+#include <linux/slab.h>
+#define kzalloc_obj(P, gfp) ((typeof(P) *)kzalloc(sizeof(P), gfp))
+#define kzalloc_objs(P, count, gfp) \
+	((typeof(P) *)kcalloc(count, sizeof(P), gfp))
+#define kvzalloc_objs(P, count, gfp) \
+	((typeof(P) *)kvcalloc(count, sizeof(P), gfp))
+#endif
+
+/*
  * 6.3 added drm_debugfs_add_file(). Before, debugfs files belonged to a
  * minor: this stand-in puts them in the primary minor's directory, which
  * exists once drm_dev_register() returned, so call it after that.

@@ -41,7 +41,12 @@ case "$series" in
 esac
 fragment=$(grep -v -x -E "(${removed:-^$})=.*" "$here/kernel.config")${added:+
 $added}
-key=$(printf '%s\n%s\n' "$src_ver" "$fragment" | sha256sum | cut -c1-16)
+# Fixes to upstream bugs that the tests run into, one file each with its
+# reason (patches/SERIES/*.patch).
+patches=$(find "$here/patches/$series" -name '*.patch' 2>/dev/null | sort)
+# shellcheck disable=SC2086 # one word per patch
+key=$( (printf '%s\n%s\n' "$src_ver" "$fragment"; [ -z "$patches" ] || cat $patches) |
+	sha256sum | cut -c1-16)
 out=$cache/kernel-$key
 if [ -f "$out/.done" ]; then
 	echo "$out/build"
@@ -65,6 +70,9 @@ start=$(date +%s)
 {
 	tar -C "$out" -xf "$src_tar"
 	srcdir=$(echo "$out"/linux-source-"$series")
+	for p in $patches; do
+		patch -d "$srcdir" -p1 <"$p"
+	done
 	printf '%s\n' "$fragment" >"$out/fragment.config"
 	make -C "$srcdir" O="$out/build" tinyconfig
 	"$srcdir"/scripts/kconfig/merge_config.sh -m -O "$out/build" \

@@ -26,11 +26,11 @@ deadline=${P2PBUF_DEADLINE:-$((check_start + 75 * 60))}
 # the shortest useful VM run: a boot, the module loads and one binary
 min_vm_seconds=240
 
-# flavor_of TOPOLOGY: its kernel flavor (static checks the test kernel's
-# build).
+# flavor_of TOPOLOGY: its kernel flavor (static checks the debug kernels'
+# builds: it starts once both are ready).
 flavor_of() {
 	if [ "$1" = static ]; then
-		echo testkernel
+		echo debug73
 	else
 		topology_args "$1" >/dev/null && echo "$KERNEL_FLAVOR"
 	fi
@@ -38,6 +38,7 @@ flavor_of() {
 flavor_needed() {
 	local t
 	for t in $topologies; do
+		[ "$t" = static ] && [ "$1" = testkernel ] && return 0
 		[ "$(flavor_of "$t")" = "$1" ] && return 0
 	done
 	return 1
@@ -57,7 +58,17 @@ run_topology() {
 	export P2PBUF_VM_TIMEOUT=$((deadline - start))
 	((P2PBUF_VM_TIMEOUT < ${VM_TIMEOUT_CAP:-1500})) || P2PBUF_VM_TIMEOUT=${VM_TIMEOUT_CAP:-1500}
 	if [ "$t" = static ]; then
-		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log"
+		# The other kernels' checkers: sparse on Debian's 6.1 headers, the
+		# 7.3 tree's checkpatch and kernel-doc.
+		local others=() k61 no61=
+		if k61=$(kern_headers_61) && build_modules static61 "$k61"; then
+			others+=("6.1:$k61:$build/kmod-static61/src")
+		else
+			no61="the 6.1 headers could not be had or the W=1 build failed"
+		fi
+		others+=("7.3:$("$here/build-kernel.sh" 7.3):")
+		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log" "${others[@]}"
+		[ -z "$no61" ] || echo "@@P2PBUF-STATIC sparse-6.1 fail $no61" >>"$log"
 		"$here/host-tests.sh" "$build" "$log"
 	elif [ "$t" = demo ]; then
 		# `make demo` itself, judged by what it shows a newcomer.

@@ -75,9 +75,19 @@ kern_apt_setup() {
 	if [ -n "$sec" ]; then
 		echo "deb $(kern_mirror_uri security) $sec main" >>"$d/sources.list"
 	fi
+	# Lists younger than a day are kept: a warm run needs no network, and
+	# two callers at once (make check's background kernel build) do not
+	# fight over the lists' lock.
+	if [ -n "$(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ] &&
+		cmp -s "$d/sources.list" "$d/sources.list.done"; then
+		return 0
+	fi
 	# shellcheck disable=SC2046
-	apt-get $(kern_apt "$name") -q update >"$d/update.log" 2>&1 ||
+	if apt-get $(kern_apt "$name") -q update >"$d/update.log" 2>&1; then
+		cp "$d/sources.list" "$d/sources.list.done"
+	else
 		echo "kernels.sh: apt update for $name failed, using the cached lists" >&2
+	fi
 }
 
 # kern_download NAME DIR PKG...: the packages' .debs into DIR (kept).

@@ -71,10 +71,15 @@ dkms_build() {
 		echo "@@P2PBUF-HOST dkms@build fail dkms build for $rel failed: $dir/build.log" >"$verdict"
 		return
 	fi
+	# DKMS compresses as the kernel's modules are (xz on bookworm), or not.
+	local built=$tree/p2pbuf/$version/$rel/x86_64/module
 	for ko in p2pgpu p2prdma; do
-		if ! xz -dc "$tree/p2pbuf/$version/$rel/x86_64/module/$ko.ko.xz" \
-			>"$build/kmod-$flavor/$ko.ko"; then
-			echo "@@P2PBUF-HOST dkms@build fail no $ko.ko.xz from dkms" >"$verdict"
+		if [ -f "$built/$ko.ko.xz" ]; then
+			xz -dc "$built/$ko.ko.xz" >"$build/kmod-$flavor/$ko.ko"
+		elif [ -f "$built/$ko.ko" ]; then
+			cp "$built/$ko.ko" "$build/kmod-$flavor/$ko.ko"
+		else
+			echo "@@P2PBUF-HOST dkms@build fail no $ko.ko from dkms in $built" >"$verdict"
 			return
 		fi
 	done
