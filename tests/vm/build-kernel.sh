@@ -43,7 +43,10 @@ fragment=$(grep -v -x -E "(${removed:-^$})=.*" "$here/kernel.config")${added:+
 $added}
 # Fixes to upstream bugs that the tests run into, one file each with its
 # reason (patches/SERIES/*.patch).
-patches=$(find "$here/patches/$series" -name '*.patch' 2>/dev/null | sort)
+patches=
+if [ -d "$here/patches/$series" ]; then
+	patches=$(find "$here/patches/$series" -name '*.patch' | sort)
+fi
 # shellcheck disable=SC2086 # one word per patch
 key=$( (printf '%s\n%s\n' "$src_ver" "$fragment"; [ -z "$patches" ] || cat $patches) |
 	sha256sum | cut -c1-16)

@@ -284,6 +284,27 @@ def parse_kv(text):
     return dict(kv.split("=", 1) for kv in text.split() if "=" in kv)
 
 
+# p2pbuf_observe's report of where the NIC's DMA went (the edu registers
+# against the BAR's sysfs range), by the words it uses.
+OBSERVED_RE = re.compile(r"NIC (?:writes|reads) VRAM: the NIC was programmed with "
+                         r"\S+ \(\+\S+\): (\S+)")
+OBSERVED_NAMES = {"bar": "p2p by bus address", "iova-bar": "p2p by IOVA",
+                  "system": "staged", "iova-system": "staged (IOVA)"}
+
+
+def what_it_ran_on(text):
+    """(kernel release, the data paths p2pbuf_observe saw) of one log, for
+    the summary table: every kernel of the matrix says what it did."""
+    m = re.search(r"^@@P2PBUF-BEGIN .*\bkernel=(\S+)", text, re.M)
+    kernel = m.group(1) if m else "-"
+    seen = []
+    for w in OBSERVED_RE.findall(text):
+        name = OBSERVED_NAMES.get(w, w)
+        if name not in seen:
+            seen.append(name)
+    return kernel, ", ".join(seen) or "-"
+
+
 class Log:
     """The markers of one guest log, parsed once."""
 
@@ -675,15 +696,17 @@ def main(argv):
                 print(failures[-1])
         for k in totals:
             totals[k] += counts[k]
-        table.append((topology, counts))
+        table.append((topology, counts, what_it_ran_on(text)))
     if times:
         print()
         for line in times:
             print(line)
     print()
-    print(f"{'topology':<12} {'passed':>7} {'failed':>7} {'skipped':>8}")
-    for topology, c in table:
-        print(f"{topology:<12} {c['pass']:>7} {c['fail']:>7} {c['skip']:>8}")
+    print(f"{'topology':<19} {'passed':>6} {'failed':>6} {'skipped':>7}  "
+          f"{'kernel':<22} data path seen by p2pbuf_observe")
+    for topology, c, (kernel, seen) in table:
+        print(f"{topology:<19} {c['pass']:>6} {c['fail']:>6} {c['skip']:>7}  "
+              f"{kernel:<22} {seen}")
     # Repeated next to the summary: CI shows only the end of the output.
     if failures:
         print()
