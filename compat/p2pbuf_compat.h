@@ -107,15 +107,13 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 
 /*
  * 7.x's typed allocators, with the GFP flags the drivers always pass; the
- * array form keeps kcalloc()'s overflow check.
+ * array forms keep kcalloc()'s overflow check.
  */
 #ifndef P2PBUF_HAVE_KZALLOC_OBJ
 #include <linux/slab.h>
-#define kzalloc_obj(P, gfp) ((typeof(P) *)kzalloc(sizeof(P), gfp))
-#define kzalloc_objs(P, count, gfp) \
-	((typeof(P) *)kcalloc(count, sizeof(P), gfp))
-#define kvzalloc_objs(P, count, gfp) \
-	((typeof(P) *)kvcalloc(count, sizeof(P), gfp))
+#define kzalloc_obj(P, gfp) kzalloc(sizeof(P), gfp)
+#define kzalloc_objs(P, count, gfp) kcalloc(count, sizeof(P), gfp)
+#define kvzalloc_objs(P, count, gfp) kvcalloc(count, sizeof(P), gfp)
 #endif
 
 /*
