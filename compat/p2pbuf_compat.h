@@ -106,6 +106,17 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 #endif
 
 /*
+ * Before 6.9 TTM evicted only for the places of ttm_placement's busy list:
+ * a placement evicts for its own places, as it does since.
+ */
+#ifdef P2PBUF_HAVE_TTM_PLACEMENT_BUSY
+#define P2PBUF_TTM_EVICT_FOR(places, n) \
+	.num_busy_placement = (n), .busy_placement = (places),
+#else
+#define P2PBUF_TTM_EVICT_FOR(places, n)
+#endif
+
+/*
  * 7.x's typed allocators, with the GFP flags the drivers always pass; the
  * array forms keep kcalloc()'s overflow check.
  */

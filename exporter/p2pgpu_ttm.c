@@ -47,21 +47,26 @@ static const struct ttm_place p2pgpu_places_preferred[] = {
 static struct ttm_placement p2pgpu_placement_vram = {
 	.num_placement = 1,
 	.placement = &p2pgpu_place_vram,
+	P2PBUF_TTM_EVICT_FOR(&p2pgpu_place_vram, 1)
 };
 
 static struct ttm_placement p2pgpu_placement_tt = {
 	.num_placement = 1,
 	.placement = &p2pgpu_place_tt,
+	P2PBUF_TTM_EVICT_FOR(&p2pgpu_place_tt, 1)
 };
 
 static struct ttm_placement p2pgpu_placement_sys = {
 	.num_placement = 1,
 	.placement = &p2pgpu_place_sys,
+	P2PBUF_TTM_EVICT_FOR(&p2pgpu_place_sys, 1)
 };
 
 static struct ttm_placement p2pgpu_placement_preferred = {
 	.num_placement = ARRAY_SIZE(p2pgpu_places_preferred),
 	.placement = p2pgpu_places_preferred,
+	P2PBUF_TTM_EVICT_FOR(p2pgpu_places_preferred,
+			     ARRAY_SIZE(p2pgpu_places_preferred))
 };
 
 /**

@@ -287,9 +287,10 @@ def parse_kv(text):
 # p2pbuf_observe's report of where the NIC's DMA went (the edu registers
 # against the BAR's sysfs range), by the words it uses.
 OBSERVED_RE = re.compile(r"NIC (?:writes|reads) VRAM: the NIC was programmed with "
-                         r"\S+ \(\+\S+\): (\S+)")
+                         r"\S+ \(\+\S+\): ([\w-]+)")
 OBSERVED_NAMES = {"bar": "p2p by bus address", "iova-bar": "p2p by IOVA",
-                  "system": "staged", "iova-system": "staged (IOVA)"}
+                  "system": "staged", "iova-system": "staged (IOVA)",
+                  "iova-opaque": "by IOVA (no IOMMU debugfs: the BAR's bytes decide)"}
 
 
 def what_it_ran_on(text):
