@@ -107,14 +107,18 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 
 /*
  * Before 6.9 TTM evicted only for the places of ttm_placement's busy list:
- * a placement evicts for its own places, as it does since.
+ * there, a placement is made to evict for its own places, as every
+ * placement does since.
  */
+#include <drm/ttm/ttm_placement.h>
+
+static inline void p2pbuf_ttm_evict_for_own_places(struct ttm_placement *pl)
+{
 #ifdef P2PBUF_HAVE_TTM_PLACEMENT_BUSY
-#define P2PBUF_TTM_EVICT_FOR(places, n) \
-	.num_busy_placement = (n), .busy_placement = (places),
-#else
-#define P2PBUF_TTM_EVICT_FOR(places, n)
+	pl->num_busy_placement = pl->num_placement;
+	pl->busy_placement = pl->placement;
 #endif
+}
 
 /*
  * 7.x's typed allocators, with the GFP flags the drivers always pass; the

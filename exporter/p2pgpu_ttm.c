@@ -47,26 +47,21 @@ static const struct ttm_place p2pgpu_places_preferred[] = {
 static struct ttm_placement p2pgpu_placement_vram = {
 	.num_placement = 1,
 	.placement = &p2pgpu_place_vram,
-	P2PBUF_TTM_EVICT_FOR(&p2pgpu_place_vram, 1)
 };
 
 static struct ttm_placement p2pgpu_placement_tt = {
 	.num_placement = 1,
 	.placement = &p2pgpu_place_tt,
-	P2PBUF_TTM_EVICT_FOR(&p2pgpu_place_tt, 1)
 };
 
 static struct ttm_placement p2pgpu_placement_sys = {
 	.num_placement = 1,
 	.placement = &p2pgpu_place_sys,
-	P2PBUF_TTM_EVICT_FOR(&p2pgpu_place_sys, 1)
 };
 
 static struct ttm_placement p2pgpu_placement_preferred = {
 	.num_placement = ARRAY_SIZE(p2pgpu_places_preferred),
 	.placement = p2pgpu_places_preferred,
-	P2PBUF_TTM_EVICT_FOR(p2pgpu_places_preferred,
-			     ARRAY_SIZE(p2pgpu_places_preferred))
 };
 
 /**
@@ -458,6 +453,11 @@ int p2pgpu_ttm_init(struct p2pgpu_device *pdev)
 {
 	struct drm_device *drm = &pdev->drm;
 	int ret;
+
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_vram);
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_tt);
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_sys);
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_preferred);
 
 	ret = ttm_device_init(&pdev->bdev, &p2pgpu_ttm_funcs, drm->dev,
 			      drm->anon_inode->i_mapping,
