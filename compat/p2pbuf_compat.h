@@ -106,6 +106,32 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 #endif
 
 /*
+ * Before 6.9 TTM evicted only for the places of ttm_placement's busy list:
+ * there, a placement is made to evict for its own places, as every
+ * placement does since.
+ */
+#include <drm/ttm/ttm_placement.h>
+
+static inline void p2pbuf_ttm_evict_for_own_places(struct ttm_placement *pl)
+{
+#ifdef P2PBUF_HAVE_TTM_PLACEMENT_BUSY
+	pl->num_busy_placement = pl->num_placement;
+	pl->busy_placement = pl->placement;
+#endif
+}
+
+/*
+ * 7.x's typed allocators, with the GFP flags the drivers always pass; the
+ * array forms keep kcalloc()'s overflow check.
+ */
+#ifndef P2PBUF_HAVE_KZALLOC_OBJ
+#include <linux/slab.h>
+#define kzalloc_obj(P, gfp) kzalloc(sizeof(P), gfp)
+#define kzalloc_objs(P, count, gfp) kcalloc(count, sizeof(P), gfp)
+#define kvzalloc_objs(P, count, gfp) kvcalloc(count, sizeof(P), gfp)
+#endif
+
+/*
  * 6.3 added drm_debugfs_add_file(). Before, debugfs files belonged to a
  * minor: this stand-in puts them in the primary minor's directory, which
  * exists once drm_dev_register() returned, so call it after that.

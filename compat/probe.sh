@@ -106,6 +106,22 @@ int p2pbuf_probe(struct ttm_device *bdev, const struct ttm_device_funcs *funcs)
 { return ttm_device_init(bdev, funcs, NULL, NULL, NULL, 0); }
 C
 
+# 6.9 folded ttm_placement's busy_placement list (the places TTM may evict
+# for) into the place flags: before, a placement without it never evicts.
+probe ttm_placement_busy <<'C'
+#include <drm/ttm/ttm_placement.h>
+const struct ttm_placement p2pbuf_probe_pl = { .num_busy_placement = 0 };
+C
+
+# 7.x added the typed allocators kzalloc_obj(VAR_OR_TYPE[, gfp]) and
+# kzalloc_objs(VAR_OR_TYPE, count[, gfp]): the size comes from the type,
+# never from a separate sizeof (checkpatch's ALLOC_WITH_SIZEOF asks for them).
+probe kzalloc_obj <<'C'
+#include <linux/slab.h>
+int *p2pbuf_probe(void);
+int *p2pbuf_probe(void) { int *p = kzalloc_obj(*p, GFP_KERNEL); return p; }
+C
+
 # Compile every probe at once; one that does not compile is a missing
 # feature. The environment is emptied so the caller's kbuild variables
 # (M=, W=1, the jobserver) do not leak into the nested kernel make.

@@ -394,8 +394,14 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 		return 0;
 	}
 
-	/* a new BO's zero-filled bounce to VRAM is its creation, not a move */
-	created = old_mem->placement & TTM_PL_FLAG_TEMPORARY;
+	/*
+	 * A new BO's zero-filled bounce to VRAM is its creation, not a move;
+	 * so is leaving a SYSTEM resource that never had pages: before 6.2
+	 * TTM started every BO in such a placeholder instead of none.
+	 */
+	created = (old_mem->placement & TTM_PL_FLAG_TEMPORARY) ||
+		  (old_mem->mem_type == TTM_PL_SYSTEM &&
+		   !(tbo->ttm && ttm_tt_is_populated(tbo->ttm)));
 
 	/* VRAM <-> system memory: the CPU copies, there is no copy engine */
 	ret = ttm_bo_move_memcpy(tbo, ctx, new_mem);
@@ -456,6 +462,11 @@ int p2pgpu_ttm_init(struct p2pgpu_device *gpu)
 {
 	struct drm_device *drm = &gpu->drm;
 	int ret;
+
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_vram);
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_tt);
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_sys);
+	p2pbuf_ttm_evict_for_own_places(&p2pgpu_placement_preferred);
 
 	ret = ttm_device_init(&gpu->bdev, &p2pgpu_ttm_funcs, drm->dev,
 			      drm->anon_inode->i_mapping,

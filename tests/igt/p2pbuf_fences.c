@@ -407,14 +407,24 @@ static void *migrate_now(void *arg)
 igt_main
 {
 	igt_fixture {
+		const char *src;
+
 		pg = getpagesize();
 		gpu = p2p_gpu_open();
 		igt_require_f(gpu >= 0, "no p2pgpu device\n");
 		nic = p2p_nic_open();
 		igt_require_f(nic >= 0, "%s: %s\n", P2P_NIC_PATH,
 			      strerror(errno));
-		have_sw_sync = access(SW_SYNC_PATH, R_OK | W_OK) == 0;
+		/*
+		 * Since 7.x every sw_sync fence taints the kernel (L: "inherently
+		 * unsafe"), which the judge fails: the harness then asks for
+		 * the test module (P2PBUF_FENCE_SOURCE=p2p_test_fence).
+		 */
+		src = getenv("P2PBUF_FENCE_SOURCE");
+		have_sw_sync = (!src || strcmp(src, "p2p_test_fence")) &&
+			       access(SW_SYNC_PATH, R_OK | W_OK) == 0;
 		igt_info("fence source: %s\n", have_sw_sync ? "sw_sync" :
+			 src ? "p2p_test_fence.ko (P2PBUF_FENCE_SOURCE)" :
 			 "p2p_test_fence.ko (no " SW_SYNC_PATH ": CONFIG_SW_SYNC off)");
 	}
 

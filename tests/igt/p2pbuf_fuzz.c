@@ -924,11 +924,23 @@ static void op_raw_nic(void)
 	};
 	uint64_t buf[16];
 	unsigned int nr = below(10);
-	unsigned int type = chance(80) ? P2PRDMA_IOCTL_BASE : below(256);
+	/*
+	 * fs/ioctl.c answers some types for every file before its driver:
+	 * FIOCLEX.. ('T'), FIFREEZE ('X'), FS_IOC_* ('f'), FICLONE (0x94),
+	 * FS_IOC_GETFSUUID / GETFSSYSFSPATH (0x15, 6.5 / 6.9: succeeds on
+	 * a devtmpfs node). Those are not the NIC's to refuse.
+	 */
+	static const char vfs_types[] = { 'T', 'X', 'f', 0x94, 0x15, 0 };
+	unsigned int type = P2PRDMA_IOCTL_BASE;
 	unsigned int size = chance(50) ? below(sizeof(buf)) : 8 * below(6);
 	unsigned long req;
 	bool is_known = false;
 
+	if (!chance(80)) {
+		do
+			type = below(256);
+		while (type && strchr(vfs_types, (int)type));
+	}
 	for (unsigned int i = 0; i < 16; i++)
 		buf[i] = chance(50) ? rv64() : 0;
 	/* never a random long transfer: bound its length */

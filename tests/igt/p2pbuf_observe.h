@@ -79,6 +79,7 @@ enum obs_where {
 	OBS_WHERE_IOVA_BAR,	/* an IOVA the IOMMU maps into the BAR */
 	OBS_WHERE_IOVA_SYSTEM,	/* an IOVA the IOMMU maps elsewhere */
 	OBS_WHERE_IOVA_UNMAPPED,	/* an IOVA with no mapping (now) */
+	OBS_WHERE_IOVA_OPAQUE,		/* an IOVA; no IOMMU debugfs to read */
 };
 
 static inline const char *obs_where_str(enum obs_where w)
@@ -88,6 +89,7 @@ static inline const char *obs_where_str(enum obs_where w)
 		[OBS_WHERE_IOVA_BAR] = "iova-bar",
 		[OBS_WHERE_IOVA_SYSTEM] = "iova-system",
 		[OBS_WHERE_IOVA_UNMAPPED] = "iova-unmapped",
+		[OBS_WHERE_IOVA_OPAQUE] = "iova-opaque",
 	};
 
 	return s[w];
@@ -499,8 +501,15 @@ static inline enum obs_where obs_classify(const char *nic_bdf,
 		}
 	if (!iommu)
 		return OBS_WHERE_SYSTEM;
-	if (obs_iommu_translate(nic_bdf, addr, &p))
+	switch (obs_iommu_translate(nic_bdf, addr, &p)) {
+	case 0:
+		break;
+	case -ENODEV:
+		/* a kernel without CONFIG_INTEL_IOMMU_DEBUGFS (Debian's) */
+		return OBS_WHERE_IOVA_OPAQUE;
+	default:
 		return OBS_WHERE_IOVA_UNMAPPED;
+	}
 	*phys = p;
 	for (int i = 0; i < ngpus; i++)
 		if (obs_in_bar(&gpus[i], p, len)) {

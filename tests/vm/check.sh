@@ -26,12 +26,20 @@ deadline=${P2PBUF_DEADLINE:-$((check_start + 75 * 60))}
 # the shortest useful VM run: a boot, the module loads and one binary
 min_vm_seconds=240
 
+# flavor_of TOPOLOGY: its kernel flavor (static checks the debug kernels'
+# builds: it starts once both are ready).
+flavor_of() {
+	if [ "$1" = static ]; then
+		echo debug73
+	else
+		topology_args "$1" >/dev/null && echo "$KERNEL_FLAVOR"
+	fi
+}
 flavor_needed() {
 	local t
 	for t in $topologies; do
 		[ "$t" = static ] && [ "$1" = testkernel ] && return 0
-		[ "$t" = static ] && continue
-		topology_args "$t" && [ "$KERNEL_FLAVOR" = "$1" ] && return 0
+		[ "$(flavor_of "$t")" = "$1" ] && return 0
 	done
 	return 1
 }
@@ -50,7 +58,17 @@ run_topology() {
 	export P2PBUF_VM_TIMEOUT=$((deadline - start))
 	((P2PBUF_VM_TIMEOUT < ${VM_TIMEOUT_CAP:-1500})) || P2PBUF_VM_TIMEOUT=${VM_TIMEOUT_CAP:-1500}
 	if [ "$t" = static ]; then
-		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log"
+		# The other kernels' checkers: sparse on Debian's 6.1 headers, the
+		# 7.3 tree's checkpatch and kernel-doc.
+		local others=() k61 no61=
+		if k61=$(kern_headers_61) && build_modules static61 "$k61"; then
+			others+=("6.1:$k61:$build/kmod-static61/src")
+		else
+			no61="the 6.1 headers could not be had or the W=1 build failed"
+		fi
+		others+=("7.3:$("$here/build-kernel.sh" 7.3):")
+		"$here/static-checks.sh" "$kbuild" "$build/kmod-testkernel/src" "$log" "${others[@]}"
+		[ -z "$no61" ] || echo "@@P2PBUF-STATIC sparse-6.1 fail $no61" >>"$log"
 		"$here/host-tests.sh" "$build" "$log"
 	elif [ "$t" = demo ]; then
 		# `make demo` itself, judged by what it shows a newcomer.
@@ -80,9 +98,13 @@ not_started() {
 	echo "check: $1 NOT started: $2" >&2
 }
 
-# The stock kernel needs no build: its VM runs while the test kernel builds.
+# Debian's stock kernels need no build: their VMs run while the debug
+# kernels build. The debug kernels' topologies go first once ready (they
+# are the long ones: packing them early shortens the run).
 declare -A pid_of=()
 running=0
+ready_debug=()
+ready_stock=()
 launch() {
 	local t=$1 now
 	now=$(date +%s)
@@ -95,39 +117,69 @@ launch() {
 	pid_of[$!]=$t
 	running=$((running + 1))
 }
-reap_one() {
-	local pid t
-	wait -n -p pid || true
-	t=${pid_of[$pid]}
+reaped() {
+	local pid=$1 t=${pid_of[$1]}
+	wait "$pid" || true
 	unset "pid_of[$pid]"
 	running=$((running - 1))
 	cat "$build/vm/$t.out" >&2
 	echo "check: $t took $(cat "$build/vm/$t.time" 2>/dev/null || echo '?') s (log: $build/vm/$t.log)" >&2
 }
+# fill: reaps the finished VMs and starts ready topologies in the free
+# slots, without waiting.
+fill() {
+	local pid
+	for pid in "${!pid_of[@]}"; do
+		kill -0 "$pid" 2>/dev/null || reaped "$pid"
+	done
+	while ((running < jobs)); do
+		if ((${#ready_debug[@]})); then
+			launch "${ready_debug[0]}"
+			ready_debug=("${ready_debug[@]:1}")
+		elif ((${#ready_stock[@]})); then
+			launch "${ready_stock[0]}"
+			ready_stock=("${ready_stock[@]:1}")
+		else
+			break
+		fi
+	done
+}
+# prepared FLAVOR: its topologies are ready to boot.
+prepared() {
+	local t
+	for t in $topologies; do
+		[ "$(flavor_of "$t")" = "$1" ] || continue
+		case "$1" in
+		testkernel|debug73) ready_debug+=("$t") ;;
+		*) ready_stock+=("$t") ;;
+		esac
+	done
+	fill
+}
+# not_ready FLAVOR WHY: its topologies fail with the reason.
+not_ready() {
+	local t
+	for t in $topologies; do
+		[ "$(flavor_of "$t")" = "$1" ] && not_started "$t" "$2"
+	done
+}
 
 rm -f "$build"/vm/*.time "$build"/vm/*.out
-queue=()
-if flavor_needed stock; then
-	phase prepare-stock prepare_flavor stock
-	for t in $topologies; do
-		[ "$t" != static ] && topology_args "$t" && [ "$KERNEL_FLAVOR" = stock ] && launch "$t"
-	done
-fi
-if flavor_needed testkernel; then
-	phase prepare-testkernel prepare_flavor testkernel
-fi
-for t in $topologies; do
-	[ "$t" != static ] && topology_args "$t" && [ "$KERNEL_FLAVOR" = stock ] && continue
-	queue+=("$t")
+# The debug kernels build in the background from the start (cached: a
+# second build costs nothing; build-kernel.sh serializes callers).
+flavor_needed testkernel && { "$here/build-kernel.sh" >/dev/null 2>&1 & }
+flavor_needed debug73 && { "$here/build-kernel.sh" 7.3 >/dev/null 2>&1 & }
+for flavor in stock stock73 stock61 testkernel debug73; do
+	flavor_needed "$flavor" || continue
+	if phase "prepare-$flavor" prepare_flavor "$flavor"; then
+		prepared "$flavor"
+	else
+		not_ready "$flavor" "the $flavor kernel, modules or initramfs could not be prepared (see above)"
+	fi
 done
-for t in "${queue[@]}"; do
-	while ((running >= jobs)); do
-		reap_one
-	done
-	launch "$t"
-done
-while ((running > 0)); do
-	reap_one
+while ((running > 0 || ${#ready_debug[@]} || ${#ready_stock[@]})); do
+	fill
+	((running > 0)) && sleep 2
 done
 
 logs=()

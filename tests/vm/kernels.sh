@@ -16,14 +16,13 @@
 #   image-7.3           the stock 7.3.4 kernel and its modules, unpacked;
 #                       prints the root (lib/modules/<release>/vmlinuz).
 #   kdir-7.3            the 7.3 headers' path inside the chroot.
+#   source-7.3          trixie-backports' linux-source-7.3 tarball (for the
+#                       7.3 debug kernel of build-kernel.sh 7.3); prints it.
 #   image-6.1           Debian 12's stock 6.1 kernel and modules, unpacked.
-#   prepare FLAVOR      FLAVOR stock61|stock73: image, modules
-#                       (build/kmod-FLAVOR) and initramfs
-#                       (build/vm/initramfs-FLAVOR.gz) for its VMs.
-#   vm FLAVOR TOPO LOG  boots that kernel in topology TOPO (run-vm.sh's
-#                       P2PBUF_TESTS etc. apply); LOG is its serial log.
 #
-# Source it for the kern_* functions, or run it with one of the words above.
+# lib.sh sources it for the kern_* functions (the stock61 and stock73
+# flavors of make check); run it with one of the words above to fetch one
+# piece by hand.
 # The Debian mirror is the one this machine's apt uses: it is read from the
 # apt sources at run time, never written down here.
 
@@ -76,9 +75,19 @@ kern_apt_setup() {
 	if [ -n "$sec" ]; then
 		echo "deb $(kern_mirror_uri security) $sec main" >>"$d/sources.list"
 	fi
+	# Lists younger than a day are kept: a warm run needs no network, and
+	# two callers at once (make check's background kernel build) do not
+	# fight over the lists' lock.
+	if [ -n "$(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ] &&
+		cmp -s "$d/sources.list" "$d/sources.list.done"; then
+		return 0
+	fi
 	# shellcheck disable=SC2046
-	apt-get $(kern_apt "$name") -q update >"$d/update.log" 2>&1 ||
+	if apt-get $(kern_apt "$name") -q update >"$d/update.log" 2>&1; then
+		cp "$d/sources.list" "$d/sources.list.done"
+	else
 		echo "kernels.sh: apt update for $name failed, using the cached lists" >&2
+	fi
 }
 
 # kern_download NAME DIR PKG...: the packages' .debs into DIR (kept).
@@ -155,6 +164,15 @@ kern_trixie_root() {
 		kern_checker_valid "$root/usr/lib/linux-kbuild-${KERN_73_ABI}/scripts"
 		chroot "$root" dpkg-query -W >"$root/.complete"
 	fi
+	# DKMS, to build the shipped modules as an installed 7.3 machine does
+	# (added to chroots made before it was needed).
+	if [ ! -x "$root/usr/sbin/dkms" ] &&
+		! chroot "$root" sh -c "apt-get -q update &&
+			apt-get install -y -q --no-install-recommends dkms && apt-get clean" \
+			>>"$root.log" 2>&1; then
+		tail -n 20 "$root.log" >&2
+		return 1
+	fi
 	echo "$root"
 }
 
@@ -181,18 +199,25 @@ kern_kdir_73() {
 	echo "/usr/src/$KERN_73_HEADERS"
 }
 
-# kern_build_73 SRC [MAKE ARGS]: make -C <7.3 headers> M=/p2pbuf ARGS in the
-# chroot, SRC bind-mounted at /p2pbuf in a mount namespace of its own (the
-# mounts go away with it). The objects land in SRC.
-kern_build_73() {
-	local src root
-	src=$(realpath "$1")
+# kern_chroot73 DIR CMD...: CMD in the trixie chroot, DIR bind-mounted at
+# /p2pbuf in a mount namespace of its own (the mounts go away with it).
+kern_chroot73() {
+	local dir root
+	dir=$(realpath "$1")
 	shift
-	root=$(kern_trixie_root)
+	root=$(kern_trixie_root) || return 1
 	mkdir -p "$root/p2pbuf"
 	unshare -m sh -c 'mount --bind "$1" "$2/p2pbuf" && mount -t proc proc "$2/proc" &&
-		shift 2 && exec chroot "$0" make -C "$@"' \
-		"$root" "$src" "$root" "$(kern_kdir_73)" M=/p2pbuf "$@"
+		shift 2 && exec chroot "$0" "$@"' \
+		"$root" "$dir" "$root" "$@"
+}
+
+# kern_build_73 SRC [MAKE ARGS]: make -C <7.3 headers> M=/p2pbuf ARGS in the
+# chroot; the objects land in SRC.
+kern_build_73() {
+	local src=$1
+	shift
+	kern_chroot73 "$src" make -C "$(kern_kdir_73)" M=/p2pbuf "$@"
 }
 
 # kern_image_73: the stock trixie-backports 7.3.4 kernel image and modules,
@@ -221,6 +246,33 @@ kern_image_73() {
 	echo "$root"
 }
 
+# kern_source_73: the linux-source-7.3 tarball of trixie-backports, under
+# $KERN_CACHE/linux-source-<version>/ (167 MB download, once). Prints its
+# path.
+kern_source_73() {
+	local ver root
+	kern_apt_setup trixie "trixie trixie-backports"
+	# shellcheck disable=SC2046
+	ver=$(apt-cache $(kern_apt trixie) show linux-source-7.3 2>/dev/null |
+		sed -n 's/^Version: //p' | sort -V | tail -n 1)
+	if [ -z "$ver" ]; then
+		ver=$(find "$KERN_CACHE" -maxdepth 1 -name 'linux-source-7.3.*' -printf '%f\n' |
+			sed 's/^linux-source-//' | sort -V | tail -n 1)
+	fi
+	[ -n "$ver" ] || { echo "kernels.sh: linux-source-7.3 unknown" >&2; return 1; }
+	root=$KERN_CACHE/linux-source-${ver//\~/_}
+	if [ ! -f "$root/.complete" ]; then
+		rm -rf "$root"
+		kern_download trixie "$root.debs" "linux-source-7.3=$ver" || return 1
+		dpkg-deb --fsys-tarfile "$root.debs"/linux-source-7.3_*.deb |
+			tar -x -C "$KERN_CACHE" --transform "s|^\./usr/src|linux-source-${ver//\~/_}|" \
+				./usr/src/linux-source-7.3.tar.xz || return 1
+		rm -rf "$root.debs"
+		touch "$root/.complete"
+	fi
+	echo "$root/linux-source-7.3.tar.xz"
+}
+
 # kern_image_61: Debian 12's newest stock 6.1 kernel and its modules,
 # unpacked under $KERN_CACHE/image-<abi>/ (after kern_headers_61, which
 # sets up the bookworm apt state). Prints that root; the kernel is
@@ -244,36 +296,6 @@ kern_image_61() {
 	echo "$root"
 }
 
-# kern_prepare FLAVOR REPO: everything a VM of Debian's stock kernel
-# FLAVOR (stock61 or stock73) needs: the image (KERN_ROOT, KERN_RELEASE,
-# KERN_IMAGE), the modules with the test modules built W=1 for it into
-# REPO/build/kmod-FLAVOR/ (7.3 in the trixie chroot, 6.1 with the host's
-# gcc-12), and REPO/build/vm/initramfs-FLAVOR.gz with its 9p modules.
-kern_prepare() {
-	local flavor=$1 repo=$2 dir=$2/build/kmod-$1 vmdir kdir
-	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	kern_image "$flavor" || return 1
-	rm -rf "$dir"
-	mkdir -p "$dir/src" "$repo/build/vm"
-	cp -r "$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
-		"$repo/uapi" "$repo/tests" "$dir/src/"
-	rm -rf "$dir/src/compat/generated"
-	if [ "$flavor" = stock73 ]; then
-		kern_build_73 "$dir/src" -s W=1 P2PBUF_TEST_MODULES=m modules
-	else
-		kdir=$(kern_headers_61)
-		make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules
-	fi >"$dir/build.log" 2>&1
-	if [ $? -ne 0 ] || grep -E 'warning:|error:' "$dir/build.log" >&2; then
-		cat "$dir/build.log" >&2
-		echo "kernels.sh: the modules for $flavor do not build cleanly" >&2
-		return 1
-	fi
-	find "$dir/src" -name '*.ko' -exec cp {} "$dir/" \;
-	"$vmdir/build-initramfs.sh" "$repo/build/vm/initramfs-$flavor.gz" \
-		"$KERN_RELEASE" "$KERN_ROOT"
-}
-
 # kern_image FLAVOR: sets KERN_ROOT, KERN_RELEASE and KERN_IMAGE.
 kern_image() {
 	case "$1" in
@@ -294,18 +316,6 @@ kern_image() {
 	esac
 }
 
-# kern_vm FLAVOR REPO TOPOLOGY LOG: boots Debian's stock kernel FLAVOR in
-# TOPOLOGY with the modules of kern_prepare; P2PBUF_TESTS etc. as for
-# run-vm.sh.
-kern_vm() {
-	local flavor=$1 repo=$2 vmdir
-	vmdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	kern_image "$flavor" || return 1
-	P2PBUF_KERNEL=$KERN_IMAGE P2PBUF_INITRD=$repo/build/vm/initramfs-$flavor.gz \
-	P2PBUF_MODROOT=$KERN_ROOT P2PBUF_REPO=$repo P2PBUF_KMODS=$repo/build/kmod-$flavor \
-		"$vmdir/run-vm.sh" "$3" "$4"
-}
-
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
@@ -314,11 +324,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	kdir-7.3) kern_kdir_73 ;;
 	build-7.3) shift; kern_build_73 "$@" ;;
 	image-7.3) kern_image_73 ;;
+	source-7.3) kern_source_73 ;;
 	image-6.1) kern_image_61 ;;
-	prepare) kern_prepare "$2" "$(cd "$(dirname "$0")/../.." && pwd)" ;;
-	vm) kern_vm "$2" "$(cd "$(dirname "$0")/../.." && pwd)" "$3" "$4" ;;
 	*)
-		sed -n '3,26s/^# \?//p' "$0" >&2
+		sed -n '3,/^$/s/^# \?//p' "$0" >&2
 		exit 2
 		;;
 	esac

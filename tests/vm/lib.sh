@@ -5,6 +5,7 @@
 repo=$(cd "$here/../.." && pwd)
 build=$repo/build
 . "$here/topologies.sh"
+. "$here/kernels.sh"
 mkdir -p "$build/vm"
 
 # Modules for one kernel, built in a copy of the sources so two kernels'
@@ -17,8 +18,18 @@ build_modules() {
 		"$repo/Kbuild" "$repo/compat" "$repo/exporter" "$repo/importer" \
 		"$repo/uapi" "$repo/tests" "$dir/src/"
 	rm -f "$dir"/*.ko
-	if ! make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
-		>"$dir/build.log" 2>&1; then
+	local rc=0
+	if [ "$kdir" = chroot73 ]; then
+		# Debian's 7.3 was built by gcc-14: its modules are built by the
+		# same compiler, in the trixie chroot (kernels.sh).
+		kern_chroot73 "$dir/src" make -C "$(kern_kdir_73)" M=/p2pbuf \
+			-s W=1 P2PBUF_TEST_MODULES=m modules \
+			>"$dir/build.log" 2>&1 || rc=$?
+	else
+		make -s -C "$kdir" M="$dir/src" W=1 P2PBUF_TEST_MODULES=m modules \
+			>"$dir/build.log" 2>&1 || rc=$?
+	fi
+	if [ $rc -ne 0 ]; then
 		cat "$dir/build.log" >&2
 		return 1
 	fi
@@ -29,32 +40,46 @@ build_modules() {
 	fi
 }
 
-# dkms_build FLAVOR RELEASE: builds the shipped modules the way an installed
-# machine does (DKMS from the `make dkms-source` tree, in a private DKMS tree
-# so the host's own is left alone) and puts them where the VM loads them
-# from, in place of the plain builds. The verdict goes to
-# build/vm/flavor-FLAVOR.host, which check.sh hands to results.py.
+# dkms_build FLAVOR RELEASE [KDIR]: builds the shipped modules the way an
+# installed machine does (DKMS from the `make dkms-source` tree, in a
+# private DKMS tree so the host's own is left alone) and puts them where the
+# VM loads them from, in place of the plain builds. KDIR: the kernel's
+# headers when they are not /lib/modules/RELEASE/build; "chroot73": DKMS
+# runs in the trixie chroot, with the compiler Debian's 7.3 was built by.
+# The verdict goes to build/vm/flavor-FLAVOR.host, which check.sh hands to
+# results.py.
 dkms_build() {
-	local flavor=$1 rel=$2 dir=$build/dkms verdict=$build/vm/flavor-$1.host
-	local version ko
+	local flavor=$1 rel=$2 kdir=${3:-} dir=$build/dkms-$1 verdict=$build/vm/flavor-$1.host
+	local version ko tree=$build/dkms-$1/tree rc=0
 	version=$(sed -n 's/^VERSION := //p' "$repo/Makefile")
 	rm -rf "$dir"
 	mkdir -p "$dir/src" "$dir/tree"
-	if ! command -v dkms >/dev/null; then
-		echo "@@P2PBUF-HOST dkms@build skip dkms is not installed" >"$verdict"
+	if [ "$kdir" != chroot73 ] && ! command -v dkms >/dev/null; then
+		echo "@@P2PBUF-HOST dkms@build fail dkms is not installed (install-deps.sh installs it)" >"$verdict"
 		return
 	fi
-	if ! make -s -C "$repo" dkms-source DKMS_SRC="$dir/src/p2pbuf-$version" >"$dir/build.log" 2>&1 ||
-		! dkms build -m p2pbuf -v "$version" -k "$rel" --sourcetree "$dir/src" \
-			--dkmstree "$dir/tree" >>"$dir/build.log" 2>&1; then
+	make -s -C "$repo" dkms-source DKMS_SRC="$dir/src/p2pbuf-$version" >"$dir/build.log" 2>&1 || rc=$?
+	if [ $rc = 0 ] && [ "$kdir" = chroot73 ]; then
+		kern_chroot73 "$dir" dkms build -m p2pbuf -v "$version" -k "$rel" \
+			--sourcetree /p2pbuf/src --dkmstree /p2pbuf/tree >>"$dir/build.log" 2>&1 || rc=$?
+	elif [ $rc = 0 ]; then
+		dkms build -m p2pbuf -v "$version" -k "$rel" --sourcetree "$dir/src" \
+			--dkmstree "$tree" ${kdir:+--kernelsourcedir "$kdir"} >>"$dir/build.log" 2>&1 || rc=$?
+	fi
+	if [ $rc != 0 ]; then
 		cat "$dir/build.log" >&2
 		echo "@@P2PBUF-HOST dkms@build fail dkms build for $rel failed: $dir/build.log" >"$verdict"
 		return
 	fi
+	# DKMS compresses as the kernel's modules are (xz on bookworm), or not.
+	local built=$tree/p2pbuf/$version/$rel/x86_64/module
 	for ko in p2pgpu p2prdma; do
-		if ! xz -dc "$dir/tree/p2pbuf/$version/$rel/x86_64/module/$ko.ko.xz" \
-			>"$build/kmod-$flavor/$ko.ko"; then
-			echo "@@P2PBUF-HOST dkms@build fail no $ko.ko.xz from dkms" >"$verdict"
+		if [ -f "$built/$ko.ko.xz" ]; then
+			xz -dc "$built/$ko.ko.xz" >"$build/kmod-$flavor/$ko.ko"
+		elif [ -f "$built/$ko.ko" ]; then
+			cp "$built/$ko.ko" "$build/kmod-$flavor/$ko.ko"
+		else
+			echo "@@P2PBUF-HOST dkms@build fail no $ko.ko from dkms in $built" >"$verdict"
 			return
 		fi
 	done
@@ -67,35 +92,59 @@ stock_release() {
 	echo "${img#/boot/vmlinuz-}"
 }
 
-# prepare_flavor testkernel|stock: kernel, modules and initramfs, cached.
+# prepare_flavor FLAVOR (topologies.sh lists them): kernel, modules and
+# initramfs, cached; records the kernel image and in-tree modules' root for
+# boot_topology in build/vm/kernel-FLAVOR ("IMAGE MODROOT").
 prepare_flavor() {
+	local image modroot= kdir
 	case "$1" in
-	testkernel)
-		kbuild=$("$here/build-kernel.sh")
-		build_modules testkernel "$kbuild"
-		"$here/build-initramfs.sh" "$build/vm/initramfs-testkernel.gz"
+	testkernel|debug73)
+		if [ "$1" = testkernel ]; then
+			kbuild=$("$here/build-kernel.sh")
+			image=$kbuild
+		else
+			image=$("$here/build-kernel.sh" 7.3)
+		fi
+		build_modules "$1" "$image" || return 1
+		modroot=$(dirname "$image")/mods
+		image=$image/arch/x86/boot/bzImage
+		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz" || return 1
 		;;
 	stock)
 		stock_rel=$(stock_release)
-		build_modules stock "/usr/src/linux-headers-$stock_rel"
+		build_modules stock "/usr/src/linux-headers-$stock_rel" || return 1
 		dkms_build stock "$stock_rel"
-		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel"
+		image=/boot/vmlinuz-$stock_rel
+		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel" || return 1
+		;;
+	stock61|stock73)
+		kern_image "$1" || return 1
+		if [ "$1" = stock73 ]; then
+			kdir=chroot73
+		else
+			kdir=$(kern_headers_61) || return 1
+		fi
+		build_modules "$1" "$kdir" || return 1
+		dkms_build "$1" "$KERN_RELEASE" "$kdir"
+		image=$KERN_IMAGE
+		modroot=$KERN_ROOT
+		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz" \
+			"$KERN_RELEASE" "$KERN_ROOT" || return 1
+		;;
+	*)
+		echo "p2pbuf: unknown kernel flavor $1" >&2
+		return 1
 		;;
 	esac
+	echo "$image $modroot" >"$build/vm/kernel-$1"
 }
 
 # boot_topology TOPOLOGY LOG: P2PBUF_TESTS/P2PBUF_SELFTEST/P2PBUF_MODE as set.
 boot_topology() {
 	local t=$1 log=$2
 	topology_args "$t"
-	if [ "$KERNEL_FLAVOR" = stock ]; then
-		export P2PBUF_KERNEL=/boot/vmlinuz-$stock_rel
-		export P2PBUF_MODROOT=
-	else
-		export P2PBUF_KERNEL=$kbuild/arch/x86/boot/bzImage
-		P2PBUF_MODROOT=$(dirname "$kbuild")/mods
-		export P2PBUF_MODROOT
-	fi
+	read -r P2PBUF_KERNEL P2PBUF_MODROOT <"$build/vm/kernel-$KERNEL_FLAVOR"
+	export P2PBUF_KERNEL P2PBUF_MODROOT
 	export P2PBUF_INITRD=$build/vm/initramfs-$KERNEL_FLAVOR.gz
 	export P2PBUF_REPO=$repo P2PBUF_KMODS=$build/kmod-$KERNEL_FLAVOR
 	rm -f "$log" "$log.boot1" "$log.console"

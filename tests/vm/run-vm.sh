@@ -34,7 +34,7 @@ topology_args "$topo"
 # (Debian's stock kernel has IO_STRICT_DEVMEM).
 cmdline="console=ttyS0 ignore_loglevel log_buf_len=4M panic=-1 oops=panic"
 cmdline+=" iomem=relaxed kmemleak=on $EXTRA_CMDLINE"
-cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo"
+cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo p2pbuf.tests_as=$TESTS_AS"
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
 cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test} p2pbuf.demo=${P2PBUF_DEMO:-}"

@@ -5,8 +5,18 @@
 # engine. What the kernel's P2PDMA code answers in each layout was measured:
 # see ../shared/notes/vm-facts.md.
 #
-# topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR
-# (testkernel|stock), EXTRA_CMDLINE.
+# topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR,
+# EXTRA_CMDLINE, and TESTS_AS: the topology whose decisions the tests
+# expect (the guest's P2PBUF_TOPOLOGY; stock61 is judged as stock: root
+# ports on a kernel without P2PDMA; stock73-iommu as iommu). The kernel flavors (lib.sh prepare_flavor):
+#   testkernel  the 6.12 debug kernel (build-kernel.sh: P2PDMA, KASAN, ...)
+#   debug73     the 7.3 debug kernel (build-kernel.sh 7.3), same fragment
+#   stock       Debian 12's stock 6.12 (no P2PDMA)
+#   stock61     Debian 12's default stock 6.1 (no P2PDMA)
+#   stock73     Debian 13 trixie-backports' stock 7.3 (P2PDMA on)
+# A topology named FLAVOR-LAYOUT (stock73-iommu, debug73-rootports) is
+# LAYOUT under that flavor's kernel; stock73 and debug73 alone are the
+# switch layout.
 
 # Topologies `make check` runs by default, in order.
 # "static" is no VM: sparse, checkpatch and kernel-doc on the drivers, and
@@ -15,6 +25,10 @@
 # VMs; "demo" (not in the default list) runs `make demo` itself in its own
 # two VMs. Longest first: make check boots two VMs at a time.
 ALL_TOPOLOGIES="static stock switch iommu rootports hostbridge multi detector"
+# The kernel matrix: Debian's default 6.1, and 7.3 stock and debug in each
+# layout whose decision differs.
+ALL_TOPOLOGIES+=" stock61 stock73 stock73-iommu stock73-hostbridge stock73-rootports"
+ALL_TOPOLOGIES+=" debug73 debug73-iommu debug73-hostbridge debug73-rootports"
 
 vram_dev() { echo "ivshmem-plain,memdev=${2:-vram},bus=$1,addr=0x0"; }
 nic_dev() { echo "edu,dma_mask=0xffffffffffffffff,bus=$1,addr=0x0"; }
@@ -38,6 +52,7 @@ topology_args() {
 	QEMU_DEVICES=()
 	KERNEL_FLAVOR=testkernel
 	EXTRA_CMDLINE=
+	TESTS_AS=$1
 	case "$1" in
 	static|demo)
 		;;
@@ -89,6 +104,24 @@ topology_args() {
 		KERNEL_FLAVOR=stock
 		EXTRA_CMDLINE=${P2PBUF_SWIOTLB:+swiotlb=force}
 		two_root_ports
+		;;
+	stock61)
+		# Debian 12's default kernel: no P2PDMA either.
+		KERNEL_FLAVOR=stock61
+		TESTS_AS=stock
+		two_root_ports
+		;;
+	stock73|debug73)
+		topology_args switch
+		KERNEL_FLAVOR=$1
+		;;
+	stock73-*|debug73-*)
+		case "${1#*-}" in
+		switch|rootports|hostbridge|iommu|multi) ;;
+		*) echo "unknown layout in topology '$1'" >&2; return 1 ;;
+		esac
+		topology_args "${1#*-}"
+		KERNEL_FLAVOR=${1%%-*}
 		;;
 	*)
 		echo "unknown topology '$1' (known: $ALL_TOPOLOGIES)" >&2

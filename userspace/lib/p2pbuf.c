@@ -179,10 +179,14 @@ P2PBUF_EXPORT const char *p2pbuf_reason_explain(uint32_t reason)
 		       "pci=disable_acs_redir=0000:02:00.0;0000:02:01.0); "
 		       "note this weakens IOMMU isolation between the devices.";
 	case P2PGPU_REASON_KERNEL_NO_P2PDMA:
-		return "kernel built without CONFIG_PCI_P2PDMA (Debian's stock "
-		       "kernel) or without CONFIG_DMABUF_MOVE_NOTIFY: rebuild "
-		       "with CONFIG_PCI_P2PDMA=y and CONFIG_DMABUF_MOVE_NOTIFY=y "
-		       "(both need ZONE_DEVICE and SPARSEMEM_VMEMMAP).";
+		return "kernel built without CONFIG_PCI_P2PDMA (Debian 12's "
+		       "stock 6.1 and 6.12 kernels) or, before 7.1, without "
+		       "CONFIG_DMABUF_MOVE_NOTIFY. Fix: a kernel that has them, "
+		       "e.g. Debian 13's trixie-backports linux-image-amd64 "
+		       "(7.3: CONFIG_PCI_P2PDMA=y), or rebuild with "
+		       "CONFIG_PCI_P2PDMA=y (needs ZONE_DEVICE and "
+		       "SPARSEMEM_VMEMMAP) and, before 7.1, "
+		       "CONFIG_DMABUF_MOVE_NOTIFY=y.";
 	case P2PGPU_REASON_DISABLED_BY_PARAM:
 		return "peer-to-peer is switched off by the p2pgpu module "
 		       "parameter p2p=0. Fix: load it with p2pgpu.p2p=1 (modprobe "
