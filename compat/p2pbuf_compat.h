@@ -59,6 +59,17 @@
 #define pcim_request_region(pdev, bar, name) pci_request_region(pdev, bar, name)
 #endif
 
+/*
+ * 7.x's typed allocators, with the GFP flags the drivers always pass; the
+ * array forms keep kcalloc()'s overflow check.
+ */
+#ifndef P2PBUF_HAVE_KZALLOC_OBJ
+#include <linux/slab.h>
+#define kzalloc_obj(P, gfp) kzalloc(sizeof(P), gfp)
+#define kzalloc_objs(P, count, gfp) kcalloc(count, sizeof(P), gfp)
+#define kvzalloc_objs(P, count, gfp) kvcalloc(count, sizeof(P), gfp)
+#endif
+
 #ifdef P2PBUF_COMPAT_DRM
 #include <drm/drm_debugfs.h>
 #include <drm/drm_drv.h>
@@ -119,17 +130,6 @@ static inline void p2pbuf_ttm_evict_for_own_places(struct ttm_placement *pl)
 	pl->busy_placement = pl->placement;
 #endif
 }
-
-/*
- * 7.x's typed allocators, with the GFP flags the drivers always pass; the
- * array forms keep kcalloc()'s overflow check.
- */
-#ifndef P2PBUF_HAVE_KZALLOC_OBJ
-#include <linux/slab.h>
-#define kzalloc_obj(P, gfp) kzalloc(sizeof(P), gfp)
-#define kzalloc_objs(P, count, gfp) kcalloc(count, sizeof(P), gfp)
-#define kvzalloc_objs(P, count, gfp) kvcalloc(count, sizeof(P), gfp)
-#endif
 
 /*
  * 6.3 added drm_debugfs_add_file(). Before, debugfs files belonged to a

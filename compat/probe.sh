@@ -116,6 +116,7 @@ C
 # 7.x added the typed allocators kzalloc_obj(VAR_OR_TYPE[, gfp]) and
 # kzalloc_objs(VAR_OR_TYPE, count[, gfp]): the size comes from the type,
 # never from a separate sizeof (checkpatch's ALLOC_WITH_SIZEOF asks for them).
+# Debian's 6.12.118 has them as a backport; its 6.1 does not.
 probe kzalloc_obj <<'C'
 #include <linux/slab.h>
 int *p2pbuf_probe(void);

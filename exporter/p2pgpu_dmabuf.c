@@ -78,7 +78,7 @@ static int p2pgpu_dma_buf_attach(struct dma_buf *dmabuf,
 	u64 offset, length;
 
 	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
-	rec = kzalloc(sizeof(*rec), GFP_KERNEL);
+	rec = kzalloc_obj(*rec, GFP_KERNEL);
 	if (!rec)
 		return -ENOMEM;
 
@@ -206,7 +206,7 @@ static struct sg_table *p2pgpu_staged_copy(struct p2pgpu_staged_map *map)
 	struct p2pgpu_staged_sgt *copy;
 	unsigned int i;
 
-	copy = kzalloc(sizeof(*copy), GFP_KERNEL);
+	copy = kzalloc_obj(*copy, GFP_KERNEL);
 	if (!copy)
 		return ERR_PTR(-ENOMEM);
 	if (sg_alloc_table(&copy->sgt, map->sgt.orig_nents, GFP_KERNEL)) {
@@ -238,7 +238,7 @@ p2pgpu_staged_map_new(struct p2pgpu_bo *bo, u64 offset, u64 length,
 	struct p2pgpu_staged_map *map;
 	int ret;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = kzalloc_obj(*map, GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 
@@ -766,7 +766,7 @@ int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
 		goto err_put_obj;
 	}
 
-	range = kzalloc(sizeof(*range), GFP_KERNEL);
+	range = kzalloc_obj(*range, GFP_KERNEL);
 	if (!range) {
 		ret = -ENOMEM;
 		goto err_put_obj;

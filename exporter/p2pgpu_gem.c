@@ -64,7 +64,7 @@ int p2pgpu_bo_create(struct p2pgpu_device *gpu, u64 size, u32 placement,
 	struct p2pgpu_bo *bo;
 	int ret;
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	bo = kzalloc_obj(*bo, GFP_KERNEL);
 	if (!bo)
 		return -ENOMEM;
 

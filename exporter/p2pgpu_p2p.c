@@ -163,7 +163,7 @@ struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
 	for (i = 0; i < npages; i++)
 		pages[i] = pfn_to_page(pfn + i);
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	sgt = kzalloc_obj(*sgt, GFP_KERNEL);
 	if (!sgt) {
 		ret = -ENOMEM;
 		goto err_free_pages;

@@ -317,7 +317,7 @@ static struct ttm_tt *p2pgpu_ttm_tt_create(struct ttm_buffer_object *tbo,
 {
 	struct ttm_tt *tt;
 
-	tt = kzalloc(sizeof(*tt), GFP_KERNEL);
+	tt = kzalloc_obj(*tt, GFP_KERNEL);
 	if (!tt)
 		return NULL;
 

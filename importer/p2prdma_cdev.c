@@ -38,7 +38,7 @@ static int p2prdma_open(struct inode *inode, struct file *file)
 						struct p2prdma_nic, misc);
 	struct p2prdma_file *pfile;
 
-	pfile = kzalloc(sizeof(*pfile), GFP_KERNEL);
+	pfile = kzalloc_obj(*pfile, GFP_KERNEL);
 	if (!pfile)
 		return -ENOMEM;
 	mutex_init(&pfile->lock);

@@ -29,7 +29,7 @@ struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_nic *nic, u64 start,
 	u64 first = ALIGN_DOWN(start, PAGE_SIZE);
 	u64 end = start + length;
 
-	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	mr = kzalloc_obj(*mr, GFP_KERNEL);
 	if (!mr)
 		return NULL;
 	mr->nic = nic;

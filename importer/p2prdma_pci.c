@@ -57,7 +57,7 @@ static int p2prdma_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	nic = kzalloc(sizeof(*nic), GFP_KERNEL);
+	nic = kzalloc_obj(*nic, GFP_KERNEL);
 	if (!nic)
 		return -ENOMEM;
 	kref_init(&nic->ref);

@@ -78,7 +78,7 @@ static int tf_fence_new(struct dma_fence **out)
 			break;
 	if (id == TF_FENCES)
 		return -ENOSPC;
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	fence = kzalloc_obj(*fence, GFP_KERNEL);
 	if (!fence)
 		return -ENOMEM;
 	/* dropped by tf_release(), whoever holds the last reference */
