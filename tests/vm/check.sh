@@ -125,6 +125,21 @@ reaped() {
 	cat "$build/vm/$t.out" >&2
 	echo "check: $t took $(cat "$build/vm/$t.time" 2>/dev/null || echo '?') s (log: $build/vm/$t.log)" >&2
 }
+# take_first ARRAY: removes from ARRAY the topology that comes first in
+# $topologies (ALL_TOPOLOGIES lists the long ones first) and sets $picked.
+take_first() {
+	local -n from=$1
+	local t i
+	for t in $topologies; do
+		for i in "${!from[@]}"; do
+			[ "${from[$i]}" = "$t" ] || continue
+			unset "from[$i]"
+			from=("${from[@]}")
+			picked=$t
+			return
+		done
+	done
+}
 # fill: reaps the finished VMs and starts ready topologies in the free
 # slots, without waiting.
 fill() {
@@ -134,11 +149,11 @@ fill() {
 	done
 	while ((running < jobs)); do
 		if ((${#ready_debug[@]})); then
-			launch "${ready_debug[0]}"
-			ready_debug=("${ready_debug[@]:1}")
+			take_first ready_debug
+			launch "$picked"
 		elif ((${#ready_stock[@]})); then
-			launch "${ready_stock[0]}"
-			ready_stock=("${ready_stock[@]:1}")
+			take_first ready_stock
+			launch "$picked"
 		else
 			break
 		fi
@@ -169,7 +184,14 @@ rm -f "$build"/vm/*.time "$build"/vm/*.out
 # second build costs nothing; build-kernel.sh serializes callers).
 flavor_needed testkernel && { "$here/build-kernel.sh" >/dev/null 2>&1 & }
 flavor_needed debug73 && { "$here/build-kernel.sh" 7.3 >/dev/null 2>&1 & }
-for flavor in stock stock73 stock61 testkernel debug73; do
+# Cached debug kernels are prepared first, so that their long VMs start
+# first; otherwise the stock kernels' VMs run while they build.
+order="stock stock73 stock61 testkernel debug73"
+if P2PBUF_KERNEL_CACHED_ONLY=1 "$here/build-kernel.sh" >/dev/null 2>&1 &&
+	P2PBUF_KERNEL_CACHED_ONLY=1 "$here/build-kernel.sh" 7.3 >/dev/null 2>&1; then
+	order="testkernel debug73 stock stock73 stock61"
+fi
+for flavor in $order; do
 	flavor_needed "$flavor" || continue
 	if phase "prepare-$flavor" prepare_flavor "$flavor"; then
 		prepared "$flavor"

@@ -102,6 +102,18 @@ load_module() {
 		modprobe_dep "$dep" || echo "@@P2PBUF-LOAD-FAIL $dep"
 	done
 	params=$(manifest module | sed -n "s/^$1 //p")
+	# Where DKMS installed it (the stock kernels): by name, as a user would.
+	if [ -n "$modroot" ] &&
+		compgen -G "$modroot/lib/modules/$(uname -r)/updates/dkms/$1.ko*" >/dev/null; then
+		# shellcheck disable=SC2086 # one word per parameter
+		if modprobe -d "$modroot" "$1" $params; then
+			echo "@@P2PBUF-LOAD $1 ok by name (modprobe, DKMS's install)${params:+ params: $params}"
+			echo "@@P2PBUF-MODINFO $1 signer=$(modinfo -F signer "$ko")"
+		else
+			echo "@@P2PBUF-LOAD-FAIL $1"
+		fi
+		return
+	fi
 	# shellcheck disable=SC2086 # one word per parameter
 	if insmod "$ko" $params; then
 		echo "@@P2PBUF-LOAD $1 ok${params:+ params: $params}"

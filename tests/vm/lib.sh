@@ -40,16 +40,20 @@ build_modules() {
 	fi
 }
 
-# dkms_build FLAVOR RELEASE [KDIR]: builds the shipped modules the way an
-# installed machine does (DKMS from the `make dkms-source` tree, in a
-# private DKMS tree so the host's own is left alone) and puts them where the
-# VM loads them from, in place of the plain builds. KDIR: the kernel's
-# headers when they are not /lib/modules/RELEASE/build; "chroot73": DKMS
-# runs in the trixie chroot, with the compiler Debian's 7.3 was built by.
-# The verdict goes to build/vm/flavor-FLAVOR.host, which check.sh hands to
-# results.py.
+# dkms_build FLAVOR RELEASE KDIR MODULES: builds and installs the shipped
+# modules the way an installed machine does (DKMS from the `make
+# dkms-source` tree, in a private DKMS tree so the host's own is left
+# alone) and puts them where the VM loads them from, in place of the plain
+# builds. KDIR: the kernel's headers when they are not
+# /lib/modules/RELEASE/build ("" when they are); "chroot73": DKMS runs in
+# the trixie chroot, with the compiler Debian's 7.3 was built by. MODULES:
+# the kernel's own /lib/modules/RELEASE. `dkms install` goes into a module
+# root of its own (build/dkms-FLAVOR/root: DKMS's updates/dkms next to a
+# link to the kernel's modules, depmod'ed) from which the guest loads
+# p2pgpu and p2prdma by name with modprobe. The verdict goes to
+# build/vm/flavor-FLAVOR.host, which check.sh hands to results.py.
 dkms_build() {
-	local flavor=$1 rel=$2 kdir=${3:-} dir=$build/dkms-$1 verdict=$build/vm/flavor-$1.host
+	local flavor=$1 rel=$2 kdir=${3:-} kmodules=$4 dir=$build/dkms-$1 verdict=$build/vm/flavor-$1.host
 	local version ko tree=$build/dkms-$1/tree rc=0
 	version=$(sed -n 's/^VERSION := //p' "$repo/Makefile")
 	rm -rf "$dir"
@@ -83,7 +87,30 @@ dkms_build() {
 			return
 		fi
 	done
-	echo "@@P2PBUF-HOST dkms@build pass DKMS built p2pgpu.ko and p2prdma.ko for $rel; the VM loads those" >"$verdict"
+	local mods=$dir/root/lib/modules/$rel f
+	mkdir -p "$mods"
+	ln -s "$kmodules/kernel" "$mods/kernel"
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		[ ! -f "$kmodules/$f" ] || cp "$kmodules/$f" "$mods/"
+	done
+	if [ "$kdir" = chroot73 ]; then
+		kern_chroot73 "$dir" dkms install -m p2pbuf -v "$version" -k "$rel" \
+			--sourcetree /p2pbuf/src --dkmstree /p2pbuf/tree \
+			--installtree /p2pbuf/root/lib/modules --no-depmod >>"$dir/build.log" 2>&1 || rc=$?
+	else
+		dkms install -m p2pbuf -v "$version" -k "$rel" --sourcetree "$dir/src" \
+			--dkmstree "$tree" --installtree "$dir/root/lib/modules" --no-depmod \
+			${kdir:+--kernelsourcedir "$kdir"} >>"$dir/build.log" 2>&1 || rc=$?
+	fi
+	[ $rc != 0 ] || depmod -b "$dir/root" "$rel" >>"$dir/build.log" 2>&1 || rc=$?
+	if [ $rc != 0 ] || ! compgen -G "$mods/updates/dkms/p2pgpu.ko*" >/dev/null ||
+		! compgen -G "$mods/updates/dkms/p2prdma.ko*" >/dev/null; then
+		cat "$dir/build.log" >&2
+		echo "@@P2PBUF-HOST dkms@build fail dkms install for $rel failed: $dir/build.log" >"$verdict"
+		return
+	fi
+	echo "$dir/root" >"$dir/modroot"
+	echo "@@P2PBUF-HOST dkms@build pass DKMS built and installed p2pgpu and p2prdma for $rel; the VM loads them by name with modprobe" >"$verdict"
 }
 
 stock_release() {
@@ -113,7 +140,7 @@ prepare_flavor() {
 	stock)
 		stock_rel=$(stock_release)
 		build_modules stock "/usr/src/linux-headers-$stock_rel" || return 1
-		dkms_build stock "$stock_rel"
+		dkms_build stock "$stock_rel" "" "/lib/modules/$stock_rel"
 		image=/boot/vmlinuz-$stock_rel
 		"$here/build-initramfs.sh" "$build/vm/initramfs-stock.gz" "$stock_rel" || return 1
 		;;
@@ -125,7 +152,7 @@ prepare_flavor() {
 			kdir=$(kern_headers_61) || return 1
 		fi
 		build_modules "$1" "$kdir" || return 1
-		dkms_build "$1" "$KERN_RELEASE" "$kdir"
+		dkms_build "$1" "$KERN_RELEASE" "$kdir" "$KERN_ROOT/lib/modules/$KERN_RELEASE"
 		image=$KERN_IMAGE
 		modroot=$KERN_ROOT
 		"$here/build-initramfs.sh" "$build/vm/initramfs-$1.gz" \
@@ -136,6 +163,10 @@ prepare_flavor() {
 		return 1
 		;;
 	esac
+	# The stock kernels load from DKMS's install (dkms_build).
+	if [ -f "$build/dkms-$1/modroot" ]; then
+		modroot=$(cat "$build/dkms-$1/modroot")
+	fi
 	echo "$image $modroot" >"$build/vm/kernel-$1"
 }
 

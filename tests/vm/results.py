@@ -83,7 +83,8 @@ DEMO_NO_PATH = [r"Decision: STAGED through system memory",
                 r"Reason: .*(switch|host bridge)",
                 r"Result: OK, data verified"]
 DEMO_NO_P2PDMA = [r"Decision: STAGED through system memory",
-                  r"Reason: .*CONFIG_PCI_P2PDMA",
+                  r"Reason: +kernel-no-p2pdma",
+                  r"Why/fix: .*CONFIG_PCI_P2PDMA",
                   r"Result: OK, data verified"]
 DEMO_EXPECT = {
     "stock73": DEMO_P2P,
