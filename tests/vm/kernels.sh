@@ -130,20 +130,28 @@ kern_headers_61() {
 	echo "$kdir"
 }
 
+# kern_trixie_version PKG PREFIX: the newest version of PKG in trixie(-
+# backports); offline, the newest one the cache holds as PREFIX<version>.
+kern_trixie_version() {
+	local ver
+	kern_apt_setup trixie "trixie trixie-backports"
+	# shellcheck disable=SC2046
+	ver=$(apt-cache $(kern_apt trixie) show "$1" 2>/dev/null |
+		sed -n 's/^Version: //p' | sort -V | tail -n 1)
+	if [ -z "$ver" ]; then
+		ver=$(find "$KERN_CACHE" -maxdepth 1 -type d -name "$2*" -printf '%f\n' |
+			sed "s/^$2//; s/_/~/" | sort -V | tail -n 1)
+	fi
+	[ -n "$ver" ] || { echo "kernels.sh: $1 unknown" >&2; return 1; }
+	echo "$ver"
+}
+
 # kern_trixie_root: the Debian 13 build chroot with gcc-14 and the 7.3
 # headers, built once per headers version (debootstrap minbase, ~2-5 min
 # on a fresh machine). Prints its path.
 kern_trixie_root() {
 	local ver root m
-	kern_apt_setup trixie "trixie trixie-backports"
-	# shellcheck disable=SC2046
-	ver=$(apt-cache $(kern_apt trixie) show "$KERN_73_HEADERS" 2>/dev/null |
-		sed -n 's/^Version: //p' | sort -V | tail -n 1)
-	if [ -z "$ver" ]; then
-		ver=$(find "$KERN_CACHE" -maxdepth 1 -name 'trixie-root-*' -printf '%f\n' |
-			sed 's/^trixie-root-//' | sort -V | tail -n 1)
-	fi
-	[ -n "$ver" ] || { echo "kernels.sh: $KERN_73_HEADERS unknown" >&2; return 1; }
+	ver=$(kern_trixie_version "$KERN_73_HEADERS" trixie-root-) || return 1
 	root=$KERN_CACHE/trixie-root-${ver//\~/_}
 	if [ ! -f "$root/.complete" ]; then
 		command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
@@ -225,10 +233,7 @@ kern_build_73() {
 # is ROOT/lib/modules/7.3.4+deb13-amd64/vmlinuz.
 kern_image_73() {
 	local ver root deb
-	kern_apt_setup trixie "trixie trixie-backports"
-	# shellcheck disable=SC2046
-	ver=$(apt-cache $(kern_apt trixie) show "linux-image-$KERN_73_ABI-amd64" 2>/dev/null |
-		sed -n 's/^Version: //p' | sort -V | tail -n 1)
+	ver=$(kern_trixie_version "linux-image-$KERN_73_ABI-amd64" "image-$KERN_73_ABI-") || return 1
 	root=$KERN_CACHE/image-$KERN_73_ABI-${ver//\~/_}
 	if [ ! -f "$root/.complete" ]; then
 		rm -rf "$root"
@@ -251,15 +256,7 @@ kern_image_73() {
 # path.
 kern_source_73() {
 	local ver root
-	kern_apt_setup trixie "trixie trixie-backports"
-	# shellcheck disable=SC2046
-	ver=$(apt-cache $(kern_apt trixie) show linux-source-7.3 2>/dev/null |
-		sed -n 's/^Version: //p' | sort -V | tail -n 1)
-	if [ -z "$ver" ]; then
-		ver=$(find "$KERN_CACHE" -maxdepth 1 -name 'linux-source-7.3.*' -printf '%f\n' |
-			sed 's/^linux-source-//' | sort -V | tail -n 1)
-	fi
-	[ -n "$ver" ] || { echo "kernels.sh: linux-source-7.3 unknown" >&2; return 1; }
+	ver=$(kern_trixie_version linux-source-7.3 linux-source-) || return 1
 	root=$KERN_CACHE/linux-source-${ver//\~/_}
 	if [ ! -f "$root/.complete" ]; then
 		rm -rf "$root"

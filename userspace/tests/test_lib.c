@@ -15,17 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "p2pbuf.h"
-
-static int failures;
-
-#define CHECK(c) \
-	do { \
-		if (!(c)) { \
-			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
-			failures++; \
-		} \
-	} while (0)
 
 static void test_fdpass(void)
 {

@@ -16,17 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "p2pbuf.h"
-
-static int failures;
-
-#define CHECK(c) \
-	do { \
-		if (!(c)) { \
-			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
-			failures++; \
-		} \
-	} while (0)
 
 static void test_order_and_pci(void)
 {
