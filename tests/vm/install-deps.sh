@@ -17,7 +17,7 @@ have_stock_headers() {
 }
 
 PKGS=(build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-      sparse pkg-config rsync dkms qemu-system-x86 busybox-static linux-source-6.12
+      sparse pkg-config rsync dkms debootstrap qemu-system-x86 busybox-static linux-source-6.12
       libdrm-dev intel-gpu-tools python3)
 
 missing=()
