@@ -56,7 +56,7 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	pthread_t tid;
 	char err[256];
-	unsigned long rounds, created, evicted;
+	unsigned long rounds, created, evicted, migrate_enomem;
 } pressure;
 
 struct thread {
@@ -281,7 +281,10 @@ static void *pressure_main(void *arg)
 		int ret;
 
 		ret = __p2p_migrate(gpu, s->handle, P2PGPU_PLACEMENT_VRAM);
-		if (ret && ret != -ENOSPC && ret != -EBUSY)
+		/* -ENOMEM: as for the workers' migrations (counted, reported) */
+		if (ret == -ENOMEM)
+			pressure.migrate_enomem++;
+		else if (ret && ret != -ENOSPC && ret != -EBUSY)
 			PFAIL("migrate shared %u: %s", k % NSHARED, strerror(-ret));
 		if ((ret = bo_query(s->handle, &before)))
 			PFAIL("query: %s", strerror(-ret));
@@ -422,6 +425,7 @@ static void subtest_threads(void)
 		remaps += t->remaps;
 		migrate_enomem += t->migrate_enomem;
 	}
+	migrate_enomem += pressure.migrate_enomem;
 	pthread_barrier_destroy(&done_barrier);
 	pthread_barrier_destroy(&read_barrier);
 	igt_assert_f(!pressure.err[0], "pressure thread: %s\n", pressure.err);
