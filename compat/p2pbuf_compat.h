@@ -116,6 +116,12 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 #define ttm_device_init p2pbuf_ttm_device_init
 #endif
 
+/* 6.13 added ttm_bo_populate(); before, ttm_tt_populate() on the BO's TT. */
+#ifndef P2PBUF_HAVE_TTM_BO_POPULATE
+#include <drm/ttm/ttm_tt.h>
+#define ttm_bo_populate(bo, ctx) ttm_tt_populate((bo)->bdev, (bo)->ttm, ctx)
+#endif
+
 /*
  * Before 6.9 TTM evicted only for the places of ttm_placement's busy list:
  * there, a placement is made to evict for its own places, as every

@@ -106,6 +106,15 @@ int p2pbuf_probe(struct ttm_device *bdev, const struct ttm_device_funcs *funcs)
 { return ttm_device_init(bdev, funcs, NULL, NULL, NULL, 0); }
 C
 
+# 6.13 added ttm_bo_populate() (a BO's pages, swapped in if needed); before,
+# ttm_tt_populate() on its TT did the same.
+probe ttm_bo_populate <<'C'
+#include <drm/ttm/ttm_bo.h>
+int p2pbuf_probe(struct ttm_buffer_object *bo, struct ttm_operation_ctx *ctx);
+int p2pbuf_probe(struct ttm_buffer_object *bo, struct ttm_operation_ctx *ctx)
+{ return ttm_bo_populate(bo, ctx); }
+C
+
 # 6.9 folded ttm_placement's busy_placement list (the places TTM may evict
 # for) into the place flags: before, a placement without it never evicts.
 probe ttm_placement_busy <<'C'

@@ -8,20 +8,30 @@
 # run. Prints p2pctl's tables and keeps its JSON (and the tables) as
 # $BENCH_RESULTS/<date>-<topology>.{json,txt} (default bench-results/).
 #
-#   BENCH_TOPOLOGY   topology to boot (default switch), with its kernel
+#   BENCH_TOPOLOGY   topology to boot (default stock73: Debian's unmodified
+#                    7.3.4, P2PDMA, no debugging; GPU and NIC behind a switch)
 #   BENCH_ARGS       p2pctl bench options (default: the full benchmark)
-#   P2PBUF_VRAM_MB   VRAM BAR size (default 64)
+#   P2PBUF_VRAM_MB   VRAM BAR size (default 1024 here: the 1 GiB map row)
+#   P2PBUF_VM_MEM    guest RAM (default 4G with 1 GiB of VRAM, else 2G)
+#   BENCH_PERF       1: profile the run with perf in the guest (printed after it)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-t=${BENCH_TOPOLOGY:-switch}
+t=${BENCH_TOPOLOGY:-stock73}
 topology_args "$t"
 prepare_flavor "$KERNEL_FLAVOR" >/dev/null
 results=${BENCH_RESULTS:-$repo/bench-results}
-args=${BENCH_ARGS:---reps 3 --transfers 10000 --steady-budget 60 --scale 1000,10000,100000 --sample 200 --scale-budget 900}
+export P2PBUF_VRAM_MB=${P2PBUF_VRAM_MB:-1024}
+# a 1 GiB udmabuf and heap buffer beside the guest's own use
+if [ "$P2PBUF_VRAM_MB" -ge 1024 ]; then
+	export P2PBUF_VM_MEM=${P2PBUF_VM_MEM:-4G}
+fi
+args=${BENCH_ARGS:---reps 10 --skip map --map-sizes 4K,64M,1G --remap 20 --size 64M --transfers 10000 --steady-budget 20 --scale 1000,10000 --warmup 500 --sample 200 --scale-budget 300}
 log=$build/vm/bench-$t.log
 # the guest reads its options from here (the checkout is visible to it)
 echo "$args" >"$build/vm/bench-args"
+rm -f "$build/vm/bench-perf"
+[ -z "${BENCH_PERF:-}" ] || touch "$build/vm/bench-perf"
 export P2PBUF_VM_TIMEOUT=${P2PBUF_VM_TIMEOUT:-3000}
 
 echo "==== p2pctl bench in the $t VM (TCG; the full benchmark takes about 20 minutes) ===="
@@ -55,9 +65,27 @@ stamp=$(date +%Y-%m-%d)
 json=$results/$stamp-$t.json
 sed -n '/^@@P2PBUF-BENCH-JSON-BEGIN/,/^@@P2PBUF-BENCH-JSON-END/p' "$body" |
 	sed '1d;$d' >"$json.tmp"
-if [ -s "$json.tmp" ] && python3 -m json.tool "$json.tmp" >"$json"; then
+# what the numbers were taken on, in both files
+qemu=$(qemu-system-x86_64 --version | head -n 1)
+commit=$(git -C "$repo" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+release=$(sed -n 's/.*"kernel": "\([^"]*\)".*/\1/p' "$json.tmp" | head -n 1)
+if [ -s "$json.tmp" ] && python3 - "$json.tmp" "$t" "$qemu" "$commit" "$P2PBUF_VRAM_MB" \
+	"${P2PBUF_VM_MEM:-2G}" "$args" >"$json" <<'PY'
+import json, sys
+path, topo, qemu, commit, vram, mem, args = sys.argv[1:]
+d = json.load(open(path))
+d["run"] = {"kernel_release": d.get("kernel"), "qemu": qemu, "commit": commit,
+            "topology": topo, "vram_mb": int(vram), "guest_ram": mem,
+            "bench_args": args, "accel": "tcg"}
+json.dump(d, sys.stdout, indent=4)
+PY
+then
+	{
+		echo "kernel $release, $qemu (TCG), commit $commit, topology $t, VRAM ${P2PBUF_VRAM_MB} MiB, guest RAM ${P2PBUF_VM_MEM:-2G}"
+		echo
+	} >"$results/$stamp-$t.txt"
 	sed '/^@@P2PBUF-BENCH-JSON-BEGIN/,/^@@P2PBUF-BENCH-JSON-END/d; /^@@P2PBUF-BENCH-END/d' \
-		"$body" >"$results/$stamp-$t.txt"
+		"$body" >>"$results/$stamp-$t.txt"
 	echo "bench: results in $json and $results/$stamp-$t.txt"
 else
 	echo "bench: no valid JSON came out of the VM; serial log: $log" >&2

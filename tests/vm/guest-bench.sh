@@ -26,8 +26,21 @@ set_param /sys/module/udmabuf/parameters/size_limit_mb 65536
 echo "bench: MemAvailable $(sed -n 's/^MemAvailable: *//p' /proc/meminfo), $(nproc) CPUs"
 
 echo "\$ p2pctl bench ${args[*]}"
-"$p2pctl" bench "${args[@]}" --json /tmp/bench.json
-rc=$?
+# BENCH_PERF=1 (bench.sh): where the time goes, by a system-wide profile of
+# the run (cpu-clock sampling: TCG has no PMU), printed after it
+perf=$P2PBUF_REPO/build/vm/bench-perf
+if [ -f "$perf" ] && command -v perf >/dev/null; then
+	perf record -q -a -g -o /tmp/perf.data -- \
+		"$p2pctl" bench "${args[@]}" --json /tmp/bench.json
+	rc=$?
+	echo "@@P2PBUF-BENCH-PERF-BEGIN"
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym \
+		--percent-limit 0.5 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 60
+	echo "@@P2PBUF-BENCH-PERF-END"
+else
+	"$p2pctl" bench "${args[@]}" --json /tmp/bench.json
+	rc=$?
+fi
 if [ -s /tmp/bench.json ]; then
 	echo "@@P2PBUF-BENCH-JSON-BEGIN"
 	cat /tmp/bench.json

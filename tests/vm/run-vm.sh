@@ -18,6 +18,7 @@
 #                                  tests, or not (default: where the manifest
 #                                  says, when the run is not narrowed)
 #   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
+#   P2PBUF_VM_MEM                  guest RAM (default 2G)
 #   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default: the manifest's)
 #   P2PBUF_STRESS_SECONDS          p2pbuf_stress's threads bound (default: the manifest's)
 #   P2PBUF_VM_TIMEOUT              seconds before the VM is killed (default 1500)
@@ -43,7 +44,7 @@ cmdline+="${P2PBUF_FUZZ_SECONDS:+ p2pbuf.fuzz_seconds=$P2PBUF_FUZZ_SECONDS}"
 cmdline+="${P2PBUF_STRESS_SECONDS:+ p2pbuf.stress_seconds=$P2PBUF_STRESS_SECONDS}"
 
 exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
-	qemu-system-x86_64 -machine q35 -accel tcg -cpu "$QEMU_CPU" -smp 2 -m 2G \
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu "$QEMU_CPU" -smp 2 -m "${P2PBUF_VM_MEM:-2G}" \
 	-kernel "$P2PBUF_KERNEL" -initrd "$P2PBUF_INITRD" -append "$cmdline" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-object memory-backend-ram,id=vram,size="${P2PBUF_VRAM_MB:-64}"M,share=on \

@@ -39,7 +39,7 @@
 #include "json.h"
 #include "p2pbuf.h"
 
-#define MAX_REPS	16
+#define MAX_REPS	64
 #define MAX_LEVELS	8
 #define XFER_LEN	64
 #define SCALE_BO_SIZE	4096
@@ -54,6 +54,7 @@ static const char bench_help[] =
 	"                 [--transfers N] [--steady-budget SEC]\n"
 	"                 [--scale N,N,...] [--sample N] [--scale-budget SEC]\n"
 	"                 [--skip map,steady,migrate,scale] [--json[=FILE]]\n"
+	"                 [--map-sizes SIZE,...] [--remap N] [--warmup N]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Map cost: registers (attach + map) the largest VRAM buffer the GPU can\n"
@@ -76,6 +77,17 @@ static const char bench_help[] =
 	"    operation at every --scale level; stops at --scale-budget or when\n"
 	"    memory runs low, and prints what was reached.\n"
 	"\n"
+	"    Map sizes (--map-sizes 4K,64M,1G): the pinned registration of each\n"
+	"    exporter at each size, --reps samples, min / median / max, and the\n"
+	"    growth largest / smallest (\"no difference\" when they overlap).\n"
+	"\n"
+	"    Re-map (--remap N): N samples of transfer, GEM_MIGRATE (the NIC's\n"
+	"    table is invalidated), transfer (re-maps): p50 / p99 of each and of\n"
+	"    the paired difference.\n"
+	"\n"
+	"    --warmup N: N buffers created, exported, registered (dynamic and\n"
+	"    pinned) and freed before the scale population grows.\n"
+	"\n"
 	"    The table goes to stdout and progress to stderr. --json writes the\n"
 	"    results as one JSON object to stdout, as every p2pctl command does\n"
 	"    (the table then goes to stderr); --json=FILE to FILE instead.\n"
@@ -83,7 +95,7 @@ static const char bench_help[] =
 	"OPTIONS\n"
 	"    --gpu DEV, --nic DEV  an index (0, gpu0) or a PCI address\n"
 	"    --size BYTES          whole bytes, suffix K, M, G or T (1024^1..4)\n"
-	"    --reps N              1 to 16     --transfers N   0 to 10^9\n"
+	"    --reps N              1 to 64     --transfers N   0 to 10^9\n"
 	"    --sample N            1 to 10^6   --scale N,...   rising, 1 to 10^7 each\n"
 	"    --steady-budget SEC, --scale-budget SEC   0 to 86400\n"
 	"\n"
@@ -104,6 +116,9 @@ struct bopts {
 	unsigned int sample;
 	const char *json;
 	bool skip_map, skip_steady, skip_migrate, skip_scale;
+	uint64_t map_sizes[MAX_LEVELS];
+	int nmap_sizes;
+	unsigned int remap, warmup;
 };
 
 static double now(void)
@@ -130,6 +145,35 @@ static double median(const double *v, int n)
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), cmp_d);
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* a distribution of samples: what every timed row reports */
+struct dist {
+	int n;
+	double min, med, max, p99;
+};
+
+static struct dist dist_of(const double *v, int n)
+{
+	struct dist d = { .n = n, .min = NAN_D, .med = NAN_D, .max = NAN_D,
+			  .p99 = NAN_D };
+	double s[MAX_REPS];
+
+	if (n <= 0)
+		return d;
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_d);
+	d.min = s[0];
+	d.max = s[n - 1];
+	d.med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	/* nearest rank: with fewer than 100 samples p99 is the maximum */
+	d.p99 = s[(int)((n * 99 + 99) / 100) - 1];
+	return d;
+}
+
+static bool dist_overlap(const struct dist *a, const struct dist *b)
+{
+	return !(a->max < b->min || b->max < a->min);
 }
 
 static double ratio(double a, double b)
@@ -171,6 +215,37 @@ static const char *fmt_size(char *buf, size_t n, uint64_t v)
 		snprintf(buf, n, "%" PRIu64 " KiB", v >> 10);
 	else
 		snprintf(buf, n, "%" PRIu64 " B", v);
+	return buf;
+}
+
+static const char *fmt_dist(char *buf, size_t n, const struct dist *d)
+{
+	char a[32], b[32], c[32];
+
+	if (!d->n) {
+		snprintf(buf, n, "n/a");
+		return buf;
+	}
+	snprintf(buf, n, "%s / %s / %s", fmt_time(a, sizeof(a), d->min),
+		 fmt_time(b, sizeof(b), d->med), fmt_time(c, sizeof(c), d->max));
+	return buf;
+}
+
+/*
+ * a / b of two time distributions: the ratio of the medians with the range
+ * the extremes allow, or "no difference" when the two overlap.
+ */
+static const char *fmt_cmp(char *buf, size_t n, const struct dist *a,
+			   const struct dist *b)
+{
+	if (!a->n || !b->n)
+		snprintf(buf, n, "n/a");
+	else if (dist_overlap(a, b))
+		snprintf(buf, n, "no difference (overlap; medians %.3g)",
+			 a->med / b->med);
+	else
+		snprintf(buf, n, "%.3g (%.3g to %.3g)", a->med / b->med,
+			 a->min / b->max, a->max / b->min);
 	return buf;
 }
 
@@ -565,6 +640,179 @@ out_user:
 }
 
 /* ------------------------------------------------------------------ */
+/* map cost against size                                                */
+/* ------------------------------------------------------------------ */
+
+struct size_res {
+	bool ran;
+	int nsizes;
+	uint64_t size[MAX_LEVELS];
+	struct map_row row[MAX_LEVELS][X_N];
+	struct dist d[MAX_LEVELS][X_N];
+};
+
+/*
+ * REG_DMABUF_MR (pinned) of each exporter's buffer at each size, the
+ * exporters interleaved within every repetition so that a slow moment of
+ * the host hits all of them alike. The buffer is made before the clock
+ * starts: only attach + pin + map + the MR table are timed.
+ */
+static void bench_sizes(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+			const struct bopts *o, struct size_res *r)
+{
+	struct p2prdma_query_mr q;
+	int si, k, rep, ret;
+
+	memset(r, 0, sizeof(*r));
+	r->ran = true;
+	r->nsizes = o->nmap_sizes;
+	for (si = 0; si < o->nmap_sizes; si++) {
+		r->size[si] = (o->map_sizes[si] + 4095) & ~4095ull;
+		for (k = 0; k < X_N; k++)
+			r->row[si][k].avail = true;
+		for (rep = 0; rep < o->reps; rep++) {
+			fprintf(stderr, "bench: map sizes: %" PRIu64 " KiB, rep %d/%d\n",
+				r->size[si] >> 10, rep + 1, o->reps);
+			for (k = 0; k < X_N; k++) {
+				struct map_row *row = &r->row[si][k];
+				struct xbuf b;
+				uint32_t h = 0;
+				double t0, t1;
+
+				if (!row->avail)
+					continue;
+				ret = xbuf_new(gpu->fd, k, r->size[si], &b, row->why,
+					       sizeof(row->why));
+				if (ret) {
+					row->avail = false;
+					continue;
+				}
+				t0 = now();
+				ret = mr_reg(nic->fd, b.dmabuf, r->size[si],
+					     P2PRDMA_REG_PINNED, &h);
+				t1 = now();
+				if (ret) {
+					snprintf(row->why, sizeof(row->why),
+						 "REG_DMABUF_MR (pinned): %s",
+						 p2pbuf_strerror(ret));
+					row->avail = false;
+				} else {
+					row->t[row->n++] = t1 - t0;
+					if (!mr_query(nic->fd, h, &q)) {
+						row->sg_entries = q.sg_entries;
+						row->segments = q.num_segments;
+						row->backing = q.backing;
+					}
+					mr_dereg(nic->fd, h);
+				}
+				xbuf_put(gpu->fd, k, &b);
+			}
+		}
+		for (k = 0; k < X_N; k++)
+			r->d[si][k] = dist_of(r->row[si][k].t, r->row[si][k].n);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* invalidate -> re-map latency                                         */
+/* ------------------------------------------------------------------ */
+
+struct remap_res {
+	bool ran;
+	char why[200];
+	int n;
+	uint32_t remaps, invalidates;
+	double plain[MAX_REPS], after[MAX_REPS], migrate[MAX_REPS];
+	struct dist d_plain, d_after, d_migrate, d_extra;
+};
+
+/*
+ * Each sample: a transfer from a 64 KiB VRAM-preferred buffer that needs
+ * no map (the plain one), then GEM_MIGRATE to the other placement (the
+ * exporter's move_notify reaches p2prdma inside it, which drops its table),
+ * then the next transfer, which re-maps lazily before its DMA. The
+ * re-map's latency is that transfer's time over the plain one's, paired
+ * sample by sample; the transfer is two edu DMAs of ~100 ms of virtual
+ * time, so the DMA's own jitter is in both.
+ */
+static void bench_remap(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+			const struct bopts *o, struct remap_res *r)
+{
+	struct p2prdma_query_mr q0, q1;
+	double extra[MAX_REPS], t0;
+	struct xbuf b = { .dmabuf = -1, .keep = -1 };
+	uint32_t h = 0, hu = 0, pl = 0;
+	int i, ret;
+	void *u;
+
+	memset(r, 0, sizeof(*r));
+	u = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u == MAP_FAILED || mr_reg_user(nic->fd, u, 4096, &hu)) {
+		snprintf(r->why, sizeof(r->why), "user region: %s", strerror(errno));
+		return;
+	}
+	ret = gem_create(gpu->fd, 65536, P2PGPU_PLACEMENT_VRAM_PREFERRED, &b.gem);
+	if (!ret)
+		ret = gem_export(gpu->fd, b.gem, &b.dmabuf);
+	if (!ret)
+		ret = mr_reg(nic->fd, b.dmabuf, 65536, 0, &h);
+	/* the first map is not a re-map */
+	if (!ret)
+		ret = mr_transfer(nic->fd, hu, h, XFER_LEN, NULL);
+	if (!ret)
+		ret = mr_query(nic->fd, h, &q0);
+	if (ret) {
+		snprintf(r->why, sizeof(r->why), "set-up: %s", p2pbuf_strerror(ret));
+		goto out;
+	}
+	for (i = 0; i < (int)o->remap && i < MAX_REPS; i++) {
+		fprintf(stderr, "bench: remap: sample %d/%u\n", i + 1, o->remap);
+		t0 = now();
+		ret = mr_transfer(nic->fd, hu, h, XFER_LEN, NULL);
+		r->plain[i] = now() - t0;
+		if (!ret)
+			ret = gem_placement(gpu->fd, b.gem, &pl, NULL);
+		if (!ret) {
+			t0 = now();
+			ret = gem_migrate(gpu->fd, b.gem,
+					  pl == P2PGPU_RESIDENT_VRAM ?
+					  P2PGPU_PLACEMENT_SYSTEM :
+					  P2PGPU_PLACEMENT_VRAM);
+			r->migrate[i] = now() - t0;
+		}
+		if (!ret) {
+			t0 = now();
+			ret = mr_transfer(nic->fd, hu, h, XFER_LEN, NULL);
+			r->after[i] = now() - t0;
+		}
+		if (ret) {
+			snprintf(r->why, sizeof(r->why), "sample %d: %s", i + 1,
+				 p2pbuf_strerror(ret));
+			goto out;
+		}
+		extra[i] = r->after[i] - r->plain[i];
+		r->n++;
+	}
+	if (!mr_query(nic->fd, h, &q1)) {
+		r->remaps = q1.map_count - q0.map_count;
+		r->invalidates = q1.invalidate_count - q0.invalidate_count;
+	}
+	r->d_plain = dist_of(r->plain, r->n);
+	r->d_after = dist_of(r->after, r->n);
+	r->d_migrate = dist_of(r->migrate, r->n);
+	r->d_extra = dist_of(extra, r->n);
+	r->ran = true;
+out:
+	if (h)
+		mr_dereg(nic->fd, h);
+	xbuf_put(gpu->fd, X_P2PGPU, &b);
+	if (hu)
+		mr_dereg(nic->fd, hu);
+	munmap(u, 4096);
+}
+
+/* ------------------------------------------------------------------ */
 /* steady state                                                         */
 /* ------------------------------------------------------------------ */
 
@@ -695,6 +943,7 @@ struct migrate_res {
 	int n;
 	double to_sys[MAX_REPS], to_vram[MAX_REPS], cpy[MAX_REPS];
 	double med_sys, med_vram, med_cpy;
+	struct dist d_sys, d_vram, d_cpy;
 };
 
 static void bench_migrate(struct p2pbuf_gpu *gpu, uint64_t size,
@@ -768,6 +1017,9 @@ static void bench_migrate(struct p2pbuf_gpu *gpu, uint64_t size,
 	r->med_sys = median(r->to_sys, r->n);
 	r->med_vram = median(r->to_vram, r->n);
 	r->med_cpy = median(r->cpy, r->n);
+	r->d_sys = dist_of(r->to_sys, r->n);
+	r->d_vram = dist_of(r->to_vram, r->n);
+	r->d_cpy = dist_of(r->cpy, r->n);
 	r->ran = true;
 out:
 	free(a);
@@ -801,6 +1053,7 @@ struct scale_res {
 	uint64_t live_max;
 	double grow_secs, teardown_secs;
 	long mem_per_buf;	/* bytes, from MemAvailable */
+	uint64_t warmup;	/* buffers made and freed before timing */
 	int nlevels;
 	struct scale_level lv[MAX_LEVELS];
 };
@@ -855,6 +1108,29 @@ static void bench_scale(const struct bopts *o, struct scale_res *r)
 	}
 	r->ran = true;
 	snprintf(r->stop, sizeof(r->stop), "every level reached");
+	/*
+	 * Warm-up: the first few hundred operations of a fresh process and
+	 * driver pay for caches, slabs and page tables coming up, which made
+	 * the per-operation cost fall as live buffers grew. Do the same
+	 * operations, untimed, and free their buffers before the population
+	 * grows.
+	 */
+	for (i = 0; i < o->warmup; i++) {
+		uint32_t wg = 0, wh = 0, whp = 0;
+		int wbuf = -1;
+
+		if (gem_create(gpu->fd, SCALE_BO_SIZE, P2PGPU_PLACEMENT_VRAM_PREFERRED, &wg))
+			break;
+		if (!gem_export(gpu->fd, wg, &wbuf)) {
+			if (!mr_reg(nic->fd, wbuf, SCALE_BO_SIZE, 0, &wh))
+				mr_dereg(nic->fd, wh);
+			if (!mr_reg(nic->fd, wbuf, SCALE_BO_SIZE, P2PRDMA_REG_PINNED, &whp))
+				mr_dereg(nic->fd, whp);
+			close(wbuf);
+		}
+		gem_close(gpu->fd, wg);
+	}
+	r->warmup = i;
 	mem0 = mem_available();
 	t0 = now();
 	next = t0 + 5;
@@ -964,13 +1240,77 @@ out:
 /* output                                                               */
 /* ------------------------------------------------------------------ */
 
+static struct size_res sizes;
+static struct remap_res remap;
+
+static void print_sizes_remap(const struct bopts *o)
+{
+	char b1[96], b2[96], b3[96], b4[96];
+	int si, k;
+
+	if (o->nmap_sizes) {
+		const struct size_res *r = &sizes;
+
+		printf("Map cost against size: REG_DMABUF_MR (pinned: attach + pin + map + MR table), min / median / max of %d, exporters interleaved\n\n",
+		       o->reps);
+		printf("| size | p2pgpu VRAM | udmabuf (memfd) | system dma-heap | sg entries p2pgpu / udmabuf / heap | p2pgpu backing |\n");
+		printf("|---|---|---|---|---|---|\n");
+		for (si = 0; si < r->nsizes; si++) {
+			printf("| %s |", fmt_size(b1, sizeof(b1), r->size[si]));
+			for (k = 0; k < X_N; k++)
+				printf(" %s |", r->row[si][k].avail ?
+				       fmt_dist(b2, sizeof(b2), &r->d[si][k]) :
+				       r->row[si][k].why);
+			printf(" %u / %u / %u | %s |\n", r->row[si][X_P2PGPU].sg_entries,
+			       r->row[si][X_UDMABUF].sg_entries,
+			       r->row[si][X_HEAP].sg_entries,
+			       p2pbuf_backing_str(r->row[si][X_P2PGPU].backing));
+		}
+		printf("\n");
+		if (r->nsizes > 1) {
+			int last = r->nsizes - 1;
+
+			printf("Growth, largest / smallest (%s / %s): ratio of medians (range from the extremes), or no difference\n\n",
+			       fmt_size(b1, sizeof(b1), r->size[last]),
+			       fmt_size(b2, sizeof(b2), r->size[0]));
+			printf("| exporter | growth |\n|---|---|\n");
+			for (k = 0; k < X_N; k++)
+				printf("| %s | %s |\n", xname[k],
+				       fmt_cmp(b3, sizeof(b3), &r->d[last][k], &r->d[0][k]));
+			printf("\n");
+		}
+	}
+	if (o->remap) {
+		const struct remap_res *r = &remap;
+
+		printf("Invalidate -> re-map: %d samples of [transfer, GEM_MIGRATE (move_notify), transfer] on a 64 KiB buffer, placement alternating VRAM <-> system\n\n",
+		       r->n);
+		if (!r->ran) {
+			printf("n/a (%s)\n\n", r->why);
+			return;
+		}
+		printf("| what | min | p50 | p99 | max |\n|---|---|---|---|---|\n");
+#define RROW(name, d) printf("| %s | %s | %s | %s | %s |\n", name, \
+		fmt_time(b1, sizeof(b1), (d).min), fmt_time(b2, sizeof(b2), (d).med), \
+		fmt_time(b3, sizeof(b3), (d).p99), fmt_time(b4, sizeof(b4), (d).max))
+		RROW("transfer, no map needed", r->d_plain);
+		RROW("transfer after the invalidate (re-maps)", r->d_after);
+		RROW("re-map latency (paired difference)", r->d_extra);
+		RROW("GEM_MIGRATE 64 KiB", r->d_migrate);
+#undef RROW
+		printf("  re-maps %u and invalidates %u over %d samples (expected %d each); after / plain: %s\n\n",
+		       r->remaps, r->invalidates, r->n, r->n,
+		       fmt_cmp(b1, sizeof(b1), &r->d_after, &r->d_plain));
+	}
+}
+
 static void print_tables(const struct p2pbuf_gpu_info *gi,
 			 const struct p2pbuf_nic_info *ni, const char *kernel,
 			 const struct bopts *o, const struct map_res *m,
 			 const struct steady_res *s, const struct migrate_res *g,
 			 const struct scale_res *c)
 {
-	char b1[64], b2[64], b3[64], b4[64];
+	char b1[96], b2[96], b3[96], b4[96];
 	int k, l, op;
 
 	printf("p2pctl bench: GPU %s (VRAM %s), NIC %s, kernel %s\n", gi->pci,
@@ -1054,18 +1394,20 @@ static void print_tables(const struct p2pbuf_gpu_info *gi,
 		} else {
 			double mib = g->size / 1048576.0;
 
-			printf("| direction | time | MiB/s | memcpy MiB/s | throughput ratio |\n");
-			printf("|---|---|---|---|---|\n");
-			printf("| VRAM -> system | %s | %.0f | %.0f | %s |\n",
-			       fmt_time(b1, sizeof(b1), g->med_sys), mib / g->med_sys,
-			       mib / g->med_cpy,
-			       fmt_ratio(b2, sizeof(b2), ratio(g->med_cpy, g->med_sys)));
-			printf("| system -> VRAM | %s | %.0f | %.0f | %s |\n\n",
-			       fmt_time(b1, sizeof(b1), g->med_vram), mib / g->med_vram,
-			       mib / g->med_cpy,
-			       fmt_ratio(b2, sizeof(b2), ratio(g->med_cpy, g->med_vram)));
+			printf("| direction | time min / median / max | MiB/s (median) | memcpy min / median / max | memcpy MiB/s (median) | throughput GEM_MIGRATE / memcpy |\n");
+			printf("|---|---|---|---|---|---|\n");
+			printf("| VRAM -> system | %s | %.0f | %s | %.0f | %s |\n",
+			       fmt_dist(b1, sizeof(b1), &g->d_sys), mib / g->d_sys.med,
+			       fmt_dist(b2, sizeof(b2), &g->d_cpy), mib / g->d_cpy.med,
+			       fmt_cmp(b3, sizeof(b3), &g->d_cpy, &g->d_sys));
+			printf("| system -> VRAM | %s | %.0f | %s | %.0f | %s |\n\n",
+			       fmt_dist(b1, sizeof(b1), &g->d_vram), mib / g->d_vram.med,
+			       fmt_dist(b2, sizeof(b2), &g->d_cpy), mib / g->d_cpy.med,
+			       fmt_cmp(b3, sizeof(b3), &g->d_cpy, &g->d_vram));
 		}
 	}
+
+	print_sizes_remap(o);
 
 	if (!o->skip_scale) {
 		printf("Scale: mean cost of each operation on %u more one-page buffers with that many live (created + exported + registered)\n\n",
@@ -1099,6 +1441,8 @@ static void print_tables(const struct p2pbuf_gpu_info *gi,
 					ratio(c->lv[l].mean[op], c->lv[0].mean[op])));
 			printf("\n");
 		}
+		printf("  warm-up first: %" PRIu64 " buffers made, registered and freed untimed\n",
+		       c->warmup);
 		printf("  %s; %" PRIu64 " live at most, grown in %.0f s, torn down in %.1f s, ~%ld bytes of memory per live buffer\n",
 		       c->stop, c->live_max, c->grow_secs, c->teardown_secs,
 		       c->mem_per_buf);
@@ -1144,6 +1488,103 @@ static void json_map_row(struct json *j, const struct map_row *row,
 		json_end_obj(j);
 	}
 	json_end_obj(j);
+}
+
+static void json_dist(struct json *j, const char *key, const struct dist *d,
+		      const double *v)
+{
+	int i;
+
+	json_key(j, key);
+	json_begin_obj(j);
+	json_kint(j, "n", d->n);
+	json_kdouble(j, "min_s", d->min);
+	json_kdouble(j, "median_s", d->med);
+	json_kdouble(j, "p99_s", d->p99);
+	json_kdouble(j, "max_s", d->max);
+	if (v) {
+		json_key(j, "samples_s");
+		json_begin_arr(j);
+		for (i = 0; i < d->n; i++)
+			json_double(j, v[i]);
+		json_end_arr(j);
+	}
+	json_end_obj(j);
+}
+
+/* a / b: the ratio of the medians, or null when the distributions overlap */
+static void json_cmp(struct json *j, const char *key, const struct dist *a,
+		     const struct dist *b)
+{
+	bool ok = a->n && b->n && !dist_overlap(a, b);
+
+	json_key(j, key);
+	json_begin_obj(j);
+	json_kbool(j, "overlap", a->n && b->n && dist_overlap(a, b));
+	json_kdouble(j, "ratio_of_medians", a->n && b->n ? a->med / b->med : NAN_D);
+	json_kdouble(j, "ratio_low", ok ? a->min / b->max : NAN_D);
+	json_kdouble(j, "ratio_high", ok ? a->max / b->min : NAN_D);
+	json_end_obj(j);
+}
+
+static void json_sizes_remap(struct json *j, const struct bopts *o)
+{
+	int si, k, last = sizes.nsizes - 1;
+
+	json_key(j, "map_sizes");
+	if (!o->nmap_sizes) {
+		json_null(j);
+	} else {
+		json_begin_obj(j);
+		json_kstr(j, "method", "REG_DMABUF_MR with P2PRDMA_REG_PINNED, exporters interleaved per repetition; the buffer is made before the clock starts");
+		json_key(j, "sizes");
+		json_begin_arr(j);
+		for (si = 0; si < sizes.nsizes; si++) {
+			json_begin_obj(j);
+			json_kuint(j, "size", sizes.size[si]);
+			for (k = 0; k < X_N; k++) {
+				const struct map_row *row = &sizes.row[si][k];
+
+				json_key(j, xkey[k]);
+				json_begin_obj(j);
+				json_kbool(j, "available", row->avail);
+				json_kstr(j, "note", row->why[0] ? row->why : NULL);
+				json_dist(j, "time", &sizes.d[si][k], row->t);
+				json_kuint(j, "sg_entries", row->sg_entries);
+				json_kuint(j, "dma_segments", row->segments);
+				json_kstr(j, "backing", p2pbuf_backing_str(row->backing));
+				json_end_obj(j);
+			}
+			json_end_obj(j);
+		}
+		json_end_arr(j);
+		if (sizes.nsizes > 1) {
+			json_key(j, "growth_largest_over_smallest");
+			json_begin_obj(j);
+			for (k = 0; k < X_N; k++)
+				json_cmp(j, xkey[k], &sizes.d[last][k], &sizes.d[0][k]);
+			json_end_obj(j);
+		}
+		json_end_obj(j);
+	}
+
+	json_key(j, "remap");
+	if (!o->remap) {
+		json_null(j);
+	} else {
+		json_begin_obj(j);
+		json_kbool(j, "ran", remap.ran);
+		json_kstr(j, "note", remap.why[0] ? remap.why : NULL);
+		json_kstr(j, "method", "per sample: transfer (no map), GEM_MIGRATE of the 64 KiB buffer to the other placement (move_notify), transfer (lazy re-map + DMA); latency = second transfer - first, paired");
+		json_kuint(j, "remaps", remap.remaps);
+		json_kuint(j, "invalidates", remap.invalidates);
+		json_dist(j, "transfer_plain", &remap.d_plain, remap.plain);
+		json_dist(j, "transfer_after_invalidate", &remap.d_after, remap.after);
+		json_dist(j, "remap_latency", &remap.d_extra, NULL);
+		json_dist(j, "migrate_64k", &remap.d_migrate, remap.migrate);
+		json_cmp(j, "after_over_plain", &remap.d_after, &remap.d_plain);
+		json_end_obj(j);
+	}
 }
 
 static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
@@ -1255,8 +1696,15 @@ static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
 			     g->ran ? ratio(g->med_cpy, g->med_sys) : NAN_D);
 		json_kdouble(&j, "ratio_system_to_vram_over_memcpy",
 			     g->ran ? ratio(g->med_cpy, g->med_vram) : NAN_D);
+		json_dist(&j, "vram_to_system", &g->d_sys, g->to_sys);
+		json_dist(&j, "system_to_vram", &g->d_vram, g->to_vram);
+		json_dist(&j, "memcpy", &g->d_cpy, g->cpy);
+		json_cmp(&j, "throughput_vram_to_system_over_memcpy", &g->d_cpy, &g->d_sys);
+		json_cmp(&j, "throughput_system_to_vram_over_memcpy", &g->d_cpy, &g->d_vram);
 		json_end_obj(&j);
 	}
+
+	json_sizes_remap(&j, o);
 
 	json_key(&j, "scale");
 	if (o->skip_scale) {
@@ -1269,6 +1717,7 @@ static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
 		json_kuint(&j, "sample", o->sample);
 		json_kuint(&j, "buffer_size", SCALE_BO_SIZE);
 		json_kdouble(&j, "budget_s", o->scale_budget);
+		json_kuint(&j, "warmup", c->warmup);
 		json_kuint(&j, "live_max", c->live_max);
 		json_kdouble(&j, "grow_s", c->grow_secs);
 		json_kdouble(&j, "teardown_s", c->teardown_secs);
@@ -1305,7 +1754,8 @@ static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
 static int parse_opts(int argc, char **argv, struct bopts *o)
 {
 	enum { O_GPU = 256, O_NIC, O_SIZE, O_REPS, O_XFERS, O_SBUDGET, O_SCALE,
-	       O_SAMPLE, O_CBUDGET, O_SKIP, O_JSON, O_HELP };
+	       O_SAMPLE, O_CBUDGET, O_SKIP, O_JSON, O_HELP, O_MSIZES, O_REMAP,
+	       O_WARMUP };
 	static const struct option lo[] = {
 		{ "gpu", required_argument, NULL, O_GPU },
 		{ "nic", required_argument, NULL, O_NIC },
@@ -1317,6 +1767,9 @@ static int parse_opts(int argc, char **argv, struct bopts *o)
 		{ "sample", required_argument, NULL, O_SAMPLE },
 		{ "scale-budget", required_argument, NULL, O_CBUDGET },
 		{ "skip", required_argument, NULL, O_SKIP },
+		{ "map-sizes", required_argument, NULL, O_MSIZES },
+		{ "remap", required_argument, NULL, O_REMAP },
+		{ "warmup", required_argument, NULL, O_WARMUP },
 		{ "json", optional_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -1391,6 +1844,33 @@ static int parse_opts(int argc, char **argv, struct bopts *o)
 				cli_usage(cmd, "--scale wants levels like 1000,10000");
 				return -1;
 			}
+			break;
+		case O_MSIZES:
+			o->nmap_sizes = 0;
+			s = strdup(optarg);
+			for (tok = strtok_r(s, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (o->nmap_sizes == MAX_LEVELS ||
+				    cli_size(cmd, "--map-sizes", tok, 1, CLI_MAX_SIZE,
+					     &o->map_sizes[o->nmap_sizes])) {
+					if (o->nmap_sizes == MAX_LEVELS)
+						cli_usage(cmd, "--map-sizes: at most %d sizes", MAX_LEVELS);
+					free(s);
+					return -1;
+				}
+				o->nmap_sizes++;
+			}
+			free(s);
+			break;
+		case O_REMAP:
+			if (cli_count(cmd, "--remap", optarg, 0, MAX_REPS, &v))
+				return -1;
+			o->remap = (unsigned int)v;
+			break;
+		case O_WARMUP:
+			if (cli_count(cmd, "--warmup", optarg, 0, 1000000, &v))
+				return -1;
+			o->warmup = (unsigned int)v;
 			break;
 		case O_SKIP:
 			s = strdup(optarg);
@@ -1522,6 +2002,10 @@ int cmd_bench(int argc, char **argv)
 		bench_map(gpu, nic, &gi, &o, &m);
 	if (!o.skip_steady)
 		bench_steady(gpu, nic, &o, &s);
+	if (o.nmap_sizes)
+		bench_sizes(gpu, nic, &o, &sizes);
+	if (o.remap)
+		bench_remap(gpu, nic, &o, &remap);
 	if (!o.skip_migrate)
 		bench_migrate(gpu, o.size ? o.size : m.size ? m.size :
 			      largest_vram_bo(gpu->fd, gi.vram_size), &o, &g);
@@ -1558,7 +2042,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	ret = EX_OK;
 	if ((!o.skip_map && !m.ran) || (!o.skip_steady && !s.ran) ||
-	    (!o.skip_migrate && !g.ran) || (!o.skip_scale && !c.ran))
+	    (!o.skip_migrate && !g.ran) || (!o.skip_scale && !c.ran) ||
+	    (o.remap && !remap.ran))
 		ret = EX_FAIL;
 out:
 	p2pbuf_nic_close(nic);
