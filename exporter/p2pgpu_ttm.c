@@ -469,12 +469,12 @@ static int p2pgpu_bo_move_copy(struct ttm_buffer_object *tbo,
 	if (ret)
 		return ret;
 	io = vram->bus.caching == ttm_write_combined ?
-	     ioremap_wc(vram->bus.offset, vram->size) :
-	     ioremap(vram->bus.offset, vram->size);
+	     ioremap_wc(vram->bus.offset, tbo->base.size) :
+	     ioremap(vram->bus.offset, tbo->base.size);
 	if (!io)
 		return -ENOMEM;
 
-	for (i = 0; i < PFN_UP(vram->size); i++) {
+	for (i = 0; i < PFN_UP(tbo->base.size); i++) {
 		void __iomem *vpage = io + (i << PAGE_SHIFT);
 		void *page;
 

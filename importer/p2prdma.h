@@ -95,7 +95,11 @@ struct p2prdma_file {
  * @offset: start in the dma-buf (dma-buf regions) or user address.
  * @pgoff: offset of the region's first byte within its first page.
  * @npages: PAGE_SIZE pages spanned by the region.
- * @pages: DMA address of the start of each page (page-granular table).
+ * @pages: the translation table: DMA address of the start of each block
+ * of 1 << @pg_shift bytes of the region (from the start of its first page).
+ * @pg_shift: log2 of the table's block size, chosen at each map.
+ * @nblocks: entries of @pages in use.
+ * @table_cap: entries @pages has room for.
  * @is_dmabuf: region of a dma-buf.
  * @pinned: dma-buf pinned at registration; move_notify must not come.
  * @mapped: @pages is valid.
@@ -127,6 +131,9 @@ struct p2prdma_mr {
 	unsigned int pgoff;
 	unsigned long npages;
 	dma_addr_t *pages;
+	unsigned int pg_shift;
+	unsigned long nblocks;
+	unsigned long table_cap;
 	bool is_dmabuf;
 	bool pinned;
 	bool mapped;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * p2prdma: memory regions, their page-granular translation table, and
- * regions of plain (pinned) user memory.
+ * p2prdma: memory regions, their translation table, and regions of plain
+ * (pinned) user memory.
  */
 #include <linux/capability.h>
 #include <linux/dma-mapping.h>
@@ -14,7 +14,7 @@
 #include "p2prdma.h"
 
 /**
- * p2prdma_mr_alloc() - allocate a region and its (empty) translation table
+ * p2prdma_mr_alloc() - allocate a region, without its translation table
  * @nic: the device.
  * @start: where the region starts (dma-buf offset or user address); only
  * its offset within a page matters here.
@@ -38,12 +38,7 @@ struct p2prdma_mr *p2prdma_mr_alloc(struct p2prdma_nic *nic, u64 start,
 	mr->pgoff = offset_in_page(start);
 	/* end may be the top of the address space: count pages without ALIGN */
 	mr->npages = ((end - 1 - first) >> PAGE_SHIFT) + 1;
-	mr->pages = kvmalloc_array(mr->npages, sizeof(*mr->pages),
-				   GFP_KERNEL_ACCOUNT);
-	if (!mr->pages) {
-		kfree(mr);
-		return NULL;
-	}
+	/* the table is sized at each map: see p2prdma_mr_fill_table() */
 	return mr;
 }
 
@@ -58,50 +53,102 @@ void p2prdma_mr_free(struct p2prdma_mr *mr)
 }
 
 /**
- * p2prdma_mr_fill_table() - build the page table from a DMA-mapped sg table
+ * p2prdma_mr_fill_table() - build the translation table from a DMA-mapped sg table
  * @mr: the region.
  * @sgt: the mapping.
  * @stream_start: position, in the byte stream @sgt describes, of the start
  * of the region's first page.
  *
- * Like mlx5's MTT, the device only knows one DMA address per PAGE_SIZE
- * page, so each page of the region must be DMA-contiguous; it counts the
- * contiguous segments and whether any of them is a PCI bus address.
+ * Like an RDMA NIC's MTT (ib_umem_find_best_pgsz(), mlx5), the table holds
+ * one DMA address per block, and the block is the largest power of two,
+ * PAGE_SIZE at least, that every break between DMA-contiguous runs of the
+ * mapping inside the region falls on: a region mapped in one run (a VRAM
+ * buffer peer-to-peer) is one entry whatever its size, so the map costs
+ * the same for 4 KiB and 1 GiB; scattered system pages are one entry per
+ * page as before. The table is allocated here, under the dma-buf's
+ * reservation lock (allocating there is allowed: reclaim may not take it),
+ * and kept for the next map. It also counts the contiguous runs and
+ * whether any of them is a PCI bus address.
  *
- * Return: 0, or -EINVAL if the mapping does not cover the region or splits
- * a page.
+ * Return: 0, -EINVAL if the mapping does not cover the region or a break
+ * between runs splits a page, -ENOMEM.
  */
 int p2prdma_mr_fill_table(struct p2prdma_mr *mr, struct sg_table *sgt,
 			  u64 stream_start)
 {
-	struct scatterlist *sg = sgt->sgl;
-	unsigned int nents = sgt->nents;
-	u64 cur = 0;		/* stream position of the start of @sg */
-	unsigned long i;
+	u64 lo = stream_start + mr->pgoff, hi = lo + mr->length;
+	u64 end = mr->pgoff + mr->length;	/* region-relative */
+	struct scatterlist *sg;
+	unsigned int nents, shift;
+	u64 cur, covered = lo, mask = 0;
+	dma_addr_t run_end = 0;
+	unsigned long k;
 	u32 segs = 0;
 	bool bus = false;
 
-	for (i = 0; i < mr->npages; i++) {
-		/* the first page's bytes before the region may not be mapped */
-		u64 in_page = i ? 0 : mr->pgoff;
-		u64 pos = stream_start + ((u64)i << PAGE_SHIFT) + in_page;
-		u64 need = min_t(u64, PAGE_SIZE - in_page,
-				 mr->pgoff + mr->length -
-				 ((u64)i << PAGE_SHIFT) - in_page);
+	/* the breaks between DMA-contiguous runs, region-relative */
+	for (sg = sgt->sgl, nents = sgt->nents, cur = 0; nents;
+	     sg = sg_next(sg), nents--) {
+		u64 s = cur, e = cur + sg_dma_len(sg);
 
-		while (nents && pos >= cur + sg_dma_len(sg)) {
-			cur += sg_dma_len(sg);
-			sg = sg_next(sg);
-			nents--;
-		}
-		if (!nents || pos < cur || pos + need > cur + sg_dma_len(sg))
+		cur = e;
+		if (e <= lo)
+			continue;
+		if (s >= hi)
+			break;
+		if (s > covered)
 			return -EINVAL;
+		if (s <= lo) {
+			segs = 1;
+		} else if (sg_dma_address(sg) != run_end) {
+			mask |= s - stream_start;
+			segs++;
+		}
+		run_end = sg_dma_address(sg) + sg_dma_len(sg);
+		covered = e;
 		if (sg_dma_is_bus_address(sg))
 			bus = true;
-		mr->pages[i] = sg_dma_address(sg) + (pos - cur) - in_page;
-		if (!i || mr->pages[i] != mr->pages[i - 1] + PAGE_SIZE)
-			segs++;
 	}
+	if (covered < hi || (mask & ~PAGE_MASK))
+		return -EINVAL;
+
+	shift = mask ? __ffs64(mask) : fls64(end - 1);
+	shift = clamp_t(unsigned int, shift, PAGE_SHIFT, 62);
+	mr->nblocks = ((end - 1) >> shift) + 1;
+	if (mr->nblocks > mr->table_cap) {
+		kvfree(mr->pages);
+		mr->table_cap = 0;
+		mr->pages = kvmalloc_array(mr->nblocks, sizeof(*mr->pages),
+					   GFP_KERNEL_ACCOUNT);
+		if (!mr->pages)
+			return -ENOMEM;
+		mr->table_cap = mr->nblocks;
+	}
+	mr->pg_shift = shift;
+
+	/*
+	 * Each block's address; block 0 is found by the region's first byte
+	 * (the bytes of its page before it may not be mapped).
+	 */
+	k = 0;
+	for (sg = sgt->sgl, nents = sgt->nents, cur = 0; nents && k < mr->nblocks;
+	     sg = sg_next(sg), nents--) {
+		u64 s = cur, e = cur + sg_dma_len(sg);
+
+		cur = e;
+		for (; k < mr->nblocks; k++) {
+			u64 pos = stream_start + ((u64)k << shift);
+			u64 at = k ? pos : lo;
+
+			if (at >= e)
+				break;
+			if (at < s)
+				return -EINVAL;
+			mr->pages[k] = sg_dma_address(sg) + (pos - s);
+		}
+	}
+	if (k < mr->nblocks)
+		return -EINVAL;
 	mr->num_segments = segs;
 	mr->bus_addr = bus;
 	return 0;
@@ -112,13 +159,15 @@ int p2prdma_mr_fill_table(struct p2prdma_mr *mr, struct sg_table *sgt,
  * @mr: the region.
  * @off: byte offset in the region, < length.
  *
- * Return: the address; the device may access up to the end of that page.
+ * Return: the address; the device may access up to the end of that page
+ * (of that table block, which is one page at least).
  */
 dma_addr_t p2prdma_mr_dma_addr(struct p2prdma_mr *mr, u64 off)
 {
 	u64 pos = mr->pgoff + off;
 
-	return mr->pages[pos >> PAGE_SHIFT] + offset_in_page(pos);
+	return mr->pages[pos >> mr->pg_shift] +
+	       (pos & (BIT_ULL(mr->pg_shift) - 1));
 }
 
 /**

@@ -28,6 +28,8 @@ if [ "$P2PBUF_VRAM_MB" -ge 1024 ]; then
 fi
 args=${BENCH_ARGS:---reps 10 --skip map --map-sizes 4K,64M,1G --remap 20 --size 64M --transfers 10000 --steady-budget 20 --scale 1000,10000 --warmup 500 --sample 200 --scale-budget 300}
 log=$build/vm/bench-$t.log
+# the commit measured (taken now: the tree may move while the VM runs)
+commit=$(git -C "$repo" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 # the guest reads its options from here (the checkout is visible to it)
 echo "$args" >"$build/vm/bench-args"
 rm -f "$build/vm/bench-perf"
@@ -67,8 +69,8 @@ sed -n '/^@@P2PBUF-BENCH-JSON-BEGIN/,/^@@P2PBUF-BENCH-JSON-END/p' "$body" |
 	sed '1d;$d' >"$json.tmp"
 # what the numbers were taken on, in both files
 qemu=$(qemu-system-x86_64 --version | head -n 1)
-commit=$(git -C "$repo" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
-release=$(sed -n 's/.*"kernel": "\([^"]*\)".*/\1/p' "$json.tmp" | head -n 1)
+release=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("kernel"))' \
+	"$json.tmp" 2>/dev/null || echo unknown)
 if [ -s "$json.tmp" ] && python3 - "$json.tmp" "$t" "$qemu" "$commit" "$P2PBUF_VRAM_MB" \
 	"${P2PBUF_VM_MEM:-2G}" "$args" >"$json" <<'PY'
 import json, sys

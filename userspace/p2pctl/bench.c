@@ -171,6 +171,22 @@ static struct dist dist_of(const double *v, int n)
 	return d;
 }
 
+/* dist_of() for any number of samples: sorts @v in place */
+static struct dist dist_sorted(double *v, int n)
+{
+	struct dist d = { .n = n, .min = NAN_D, .med = NAN_D, .max = NAN_D,
+			  .p99 = NAN_D };
+
+	if (n <= 0)
+		return d;
+	qsort(v, n, sizeof(*v), cmp_d);
+	d.min = v[0];
+	d.max = v[n - 1];
+	d.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	d.p99 = v[(int)((n * 99 + 99) / 100) - 1];
+	return d;
+}
+
 static bool dist_overlap(const struct dist *a, const struct dist *b)
 {
 	return !(a->max < b->min || b->max < a->min);
@@ -640,6 +656,144 @@ out_user:
 }
 
 /* ------------------------------------------------------------------ */
+/* kernel timestamps: kprobes on the importer's map path                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where a map's time goes, and when an invalidate was seen, from the
+ * kernel's own clock: kprobe events (tracefs) on p2prdma's move_notify,
+ * on dma_buf_map_attachment() (the exporter's map, DMA mapping included)
+ * and p2prdma_mr_fill_table() (the NIC's translation table), and on the
+ * return of p2prdma_dmabuf_map() (the table is ready: the transfer's DMA
+ * can start). Each probe hit costs a trap, so timed rows are taken without
+ * them and these only on runs of their own.
+ */
+enum { KT_INV, KT_MAP_IN, KT_MAP_OUT, KT_FILL_IN, KT_FILL_OUT, KT_READY, KT_N };
+static const char *const kt_def[KT_N] = {
+	"p:p2pbuf_bench/inv p2prdma:p2prdma_move_notify",
+	"p:p2pbuf_bench/map_in dma_buf_map_attachment",
+	"r:p2pbuf_bench/map_out dma_buf_map_attachment",
+	"p:p2pbuf_bench/fill_in p2prdma:p2prdma_mr_fill_table",
+	"r:p2pbuf_bench/fill_out p2prdma:p2prdma_mr_fill_table",
+	"r:p2pbuf_bench/ready p2prdma:p2prdma_dmabuf_map",
+};
+static const char *const kt_name[KT_N] = { "inv", "map_in", "map_out",
+					   "fill_in", "fill_out", "ready" };
+#define TRACEFS "/sys/kernel/tracing"
+#define KT_MAX 4096
+
+struct kt_ev {
+	double ts;
+	int id;
+};
+
+static bool kt_on;
+static char kt_why[160];
+
+static int kt_write(const char *file, const char *text, bool append)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void kt_stop(void)
+{
+	char def[96];
+	int k;
+
+	kt_write("events/p2pbuf_bench/enable", "0", false);
+	for (k = 0; k < KT_N; k++) {
+		snprintf(def, sizeof(def), "-:%s", strchr(kt_def[k], ':') + 1);
+		*strchr(def + 2, ' ') = 0;
+		kt_write("kprobe_events", def, true);
+	}
+	kt_on = false;
+}
+
+static bool kt_start(void)
+{
+	int k, ret;
+
+	for (k = 0; k < KT_N; k++) {
+		ret = kt_write("kprobe_events", kt_def[k], true);
+		if (ret) {
+			snprintf(kt_why, sizeof(kt_why), "kprobe '%s': %s",
+				 kt_def[k], strerror(-ret));
+			kt_stop();
+			return false;
+		}
+	}
+	kt_write("buffer_size_kb", "4096", false);
+	kt_write("trace", "", false);
+	ret = kt_write("events/p2pbuf_bench/enable", "1", false);
+	if (ret) {
+		snprintf(kt_why, sizeof(kt_why), "enable: %s", strerror(-ret));
+		kt_stop();
+		return false;
+	}
+	kt_on = true;
+	return true;
+}
+
+/* the events since the last call, oldest first; the buffer is emptied */
+static int kt_read(struct kt_ev *ev, int max)
+{
+	char line[512], *p;
+	FILE *f;
+	int n = 0, k;
+
+	f = fopen(TRACEFS "/trace", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		if (line[0] == '#' || !(p = strstr(line, ": ")))
+			continue;
+		for (k = 0; k < KT_N; k++) {
+			char tag[32];
+
+			snprintf(tag, sizeof(tag), ": %s: ", kt_name[k]);
+			if (strstr(line, tag))
+				break;
+		}
+		if (k == KT_N)
+			continue;
+		/* "task-pid [cpu] flags  12345.678901: name: ..." */
+		*p = 0;
+		p = strrchr(line, ' ');
+		if (!p)
+			continue;
+		ev[n].ts = strtod(p + 1, NULL);
+		ev[n].id = k;
+		n++;
+	}
+	fclose(f);
+	kt_write("trace", "", false);
+	return n;
+}
+
+/* the time from the first event @a to the first @b after it, or NaN */
+static double kt_span(const struct kt_ev *ev, int n, int a, int b)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		if (ev[i].id == a)
+			for (j = i + 1; j < n; j++)
+				if (ev[j].id == b)
+					return ev[j].ts - ev[i].ts;
+	return NAN_D;
+}
+
+/* ------------------------------------------------------------------ */
 /* map cost against size                                                */
 /* ------------------------------------------------------------------ */
 
@@ -649,7 +803,41 @@ struct size_res {
 	uint64_t size[MAX_LEVELS];
 	struct map_row row[MAX_LEVELS][X_N];
 	struct dist d[MAX_LEVELS][X_N];
+	/* traced registrations: the exporter's map and the NIC's table */
+	char kt_why[160];
+	struct dist kexp[MAX_LEVELS][X_N], ktab[MAX_LEVELS][X_N];
 };
+
+#define KT_REPS 5
+
+/* KT_REPS more registrations of one buffer with the kprobes on */
+static void sizes_traced(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
+			 uint64_t size, int k, struct dist *exp, struct dist *tab)
+{
+	static struct kt_ev ev[KT_MAX];
+	double e[KT_REPS], t[KT_REPS];
+	int rep, n = 0, nev;
+	struct xbuf b;
+	char why[200];
+	uint32_t h = 0;
+
+	for (rep = 0; rep < KT_REPS; rep++) {
+		if (xbuf_new(gpu->fd, k, size, &b, why, sizeof(why)))
+			break;
+		kt_read(ev, KT_MAX);
+		if (!mr_reg(nic->fd, b.dmabuf, size, P2PRDMA_REG_PINNED, &h)) {
+			nev = kt_read(ev, KT_MAX);
+			e[n] = kt_span(ev, nev, KT_MAP_IN, KT_MAP_OUT);
+			t[n] = kt_span(ev, nev, KT_FILL_IN, KT_FILL_OUT);
+			if (e[n] == e[n] && t[n] == t[n])
+				n++;
+			mr_dereg(nic->fd, h);
+		}
+		xbuf_put(gpu->fd, k, &b);
+	}
+	*exp = dist_of(e, n);
+	*tab = dist_of(t, n);
+}
 
 /*
  * REG_DMABUF_MR (pinned) of each exporter's buffer at each size, the
@@ -711,6 +899,19 @@ static void bench_sizes(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 		for (k = 0; k < X_N; k++)
 			r->d[si][k] = dist_of(r->row[si][k].t, r->row[si][k].n);
 	}
+	if (!kt_start()) {
+		snprintf(r->kt_why, sizeof(r->kt_why), "%s", kt_why);
+		return;
+	}
+	for (si = 0; si < r->nsizes; si++)
+		for (k = 0; k < X_N; k++)
+			if (r->row[si][k].avail) {
+				fprintf(stderr, "bench: map sizes: %" PRIu64 " KiB, %s, traced\n",
+					r->size[si] >> 10, xname[k]);
+				sizes_traced(gpu, nic, r->size[si], k,
+					     &r->kexp[si][k], &r->ktab[si][k]);
+			}
+	kt_stop();
 }
 
 /* ------------------------------------------------------------------ */
@@ -724,6 +925,11 @@ struct remap_res {
 	uint32_t remaps, invalidates;
 	double plain[MAX_REPS], after[MAX_REPS], migrate[MAX_REPS];
 	struct dist d_plain, d_after, d_migrate, d_extra;
+	/* kernel timestamps: invalidate -> table ready, and the re-map itself */
+	char kt_why[160];
+	int kn;
+	double inv_ready[MAX_REPS], remap_k[MAX_REPS], exp_k[MAX_REPS], tab_k[MAX_REPS];
+	struct dist d_inv_ready, d_remap_k, d_exp_k, d_tab_k;
 };
 
 /*
@@ -766,11 +972,18 @@ static void bench_remap(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 		snprintf(r->why, sizeof(r->why), "set-up: %s", p2pbuf_strerror(ret));
 		goto out;
 	}
+	if (!kt_start())
+		snprintf(r->kt_why, sizeof(r->kt_why), "%s", kt_why);
 	for (i = 0; i < (int)o->remap && i < MAX_REPS; i++) {
+		static struct kt_ev ev[KT_MAX];
+		int nev;
+
 		fprintf(stderr, "bench: remap: sample %d/%u\n", i + 1, o->remap);
 		t0 = now();
 		ret = mr_transfer(nic->fd, hu, h, XFER_LEN, NULL);
 		r->plain[i] = now() - t0;
+		if (kt_on)
+			kt_read(ev, KT_MAX);
 		if (!ret)
 			ret = gem_placement(gpu->fd, b.gem, &pl, NULL);
 		if (!ret) {
@@ -793,7 +1006,21 @@ static void bench_remap(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 		}
 		extra[i] = r->after[i] - r->plain[i];
 		r->n++;
+		if (kt_on) {
+			nev = kt_read(ev, KT_MAX);
+			r->inv_ready[r->kn] = kt_span(ev, nev, KT_INV, KT_READY);
+			r->remap_k[r->kn] = kt_span(ev, nev, KT_MAP_IN, KT_READY);
+			r->exp_k[r->kn] = kt_span(ev, nev, KT_MAP_IN, KT_MAP_OUT);
+			r->tab_k[r->kn] = kt_span(ev, nev, KT_FILL_IN, KT_FILL_OUT);
+			if (r->inv_ready[r->kn] == r->inv_ready[r->kn] &&
+			    r->remap_k[r->kn] == r->remap_k[r->kn])
+				r->kn++;
+		}
 	}
+	r->d_inv_ready = dist_of(r->inv_ready, r->kn);
+	r->d_remap_k = dist_of(r->remap_k, r->kn);
+	r->d_exp_k = dist_of(r->exp_k, r->kn);
+	r->d_tab_k = dist_of(r->tab_k, r->kn);
 	if (!mr_query(nic->fd, h, &q1)) {
 		r->remaps = q1.map_count - q0.map_count;
 		r->invalidates = q1.invalidate_count - q0.invalidate_count;
@@ -804,6 +1031,8 @@ static void bench_remap(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 	r->d_extra = dist_of(extra, r->n);
 	r->ran = true;
 out:
+	if (kt_on)
+		kt_stop();
 	if (h)
 		mr_dereg(nic->fd, h);
 	xbuf_put(gpu->fd, X_P2PGPU, &b);
@@ -942,8 +1171,9 @@ struct migrate_res {
 	uint64_t size;
 	int n;
 	double to_sys[MAX_REPS], to_vram[MAX_REPS], cpy[MAX_REPS];
+	double cpy_fresh[MAX_REPS];
 	double med_sys, med_vram, med_cpy;
-	struct dist d_sys, d_vram, d_cpy;
+	struct dist d_sys, d_vram, d_cpy, d_fresh;
 };
 
 static void bench_migrate(struct p2pbuf_gpu *gpu, uint64_t size,
@@ -1009,6 +1239,23 @@ static void bench_migrate(struct p2pbuf_gpu *gpu, uint64_t size,
 		t0 = now();
 		memcpy(rep % 2 ? a : b, rep % 2 ? b : a, size);
 		r->cpy[rep] = now() - t0;
+		/*
+		 * The peer of a move into system memory: there the pages are
+		 * new (TTM populates the TT, and Debian's init_on_alloc zeroes
+		 * each page); here the page faults zero them.
+		 */
+		{
+			void *fresh;
+
+			t0 = now();
+			fresh = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (fresh != MAP_FAILED) {
+				memcpy(fresh, a, size);
+				r->cpy_fresh[rep] = now() - t0;
+				munmap(fresh, size);
+			}
+		}
 		/* keep the copy from being optimised away */
 		if (((volatile char *)a)[size / 2] == 7)
 			fputc(' ', stderr);
@@ -1020,6 +1267,7 @@ static void bench_migrate(struct p2pbuf_gpu *gpu, uint64_t size,
 	r->d_sys = dist_of(r->to_sys, r->n);
 	r->d_vram = dist_of(r->to_vram, r->n);
 	r->d_cpy = dist_of(r->cpy, r->n);
+	r->d_fresh = dist_of(r->cpy_fresh, r->n);
 	r->ran = true;
 out:
 	free(a);
@@ -1043,6 +1291,7 @@ struct scale_level {
 	bool reached;
 	unsigned int n;		/* samples timed */
 	double mean[OP_N];
+	struct dist d[OP_N];	/* min / median / max of the samples */
 	uint32_t map_backing_peer, map_backing_system;
 };
 
@@ -1081,10 +1330,18 @@ static void bench_scale(const struct bopts *o, struct scale_res *r)
 	uint32_t *gem = NULL;
 	long mem0, mem;
 	double t0, next, sums[MAX_LEVELS][OP_N] = { { 0 } };
+	double *sv[OP_N];
 	int lvl = 0, ret, k;
 	struct rlimit rl;
 
 	memset(r, 0, sizeof(*r));
+	for (k = 0; k < OP_N; k++)
+		sv[k] = calloc(o->sample, sizeof(double));
+	if (!sv[0] || !sv[1] || !sv[2] || !sv[3])
+		for (k = 0; k < OP_N; k++) {
+			free(sv[k]);
+			sv[k] = NULL;
+		}
 	r->nlevels = o->nlevels;
 	for (k = 0; k < o->nlevels; k++) {
 		r->lv[k].target = o->levels[k];
@@ -1203,13 +1460,22 @@ static void bench_scale(const struct bopts *o, struct scale_res *r)
 			sums[lvl][OP_EXPORT] += c - b;
 			sums[lvl][OP_REG] += d - c;
 			sums[lvl][OP_MAP] += e;
+			if (sv[0] && r->lv[lvl].n < o->sample) {
+				sv[OP_CREATE][r->lv[lvl].n] = b - a;
+				sv[OP_EXPORT][r->lv[lvl].n] = c - b;
+				sv[OP_REG][r->lv[lvl].n] = d - c;
+				sv[OP_MAP][r->lv[lvl].n] = e;
+			}
 			r->lv[lvl].n++;
 		}
 		close(buf);
 		if (live == target) {
 			r->lv[lvl].reached = true;
-			for (k = 0; k < OP_N; k++)
+			for (k = 0; k < OP_N; k++) {
 				r->lv[lvl].mean[k] = sums[lvl][k] / r->lv[lvl].n;
+				if (sv[k])
+					r->lv[lvl].d[k] = dist_sorted(sv[k], r->lv[lvl].n);
+			}
 			fprintf(stderr, "bench: scale: level %" PRIu64 " reached in %.0f s\n",
 				target, now() - t0);
 			lvl++;
@@ -1231,6 +1497,8 @@ static void bench_scale(const struct bopts *o, struct scale_res *r)
 	gpu = NULL;
 	r->teardown_secs = now() - t0;
 out:
+	for (k = 0; k < OP_N; k++)
+		free(sv[k]);
 	free(gem);
 	p2pbuf_nic_close(nic);
 	p2pbuf_gpu_close(gpu);
@@ -1279,6 +1547,20 @@ static void print_sizes_remap(const struct bopts *o)
 				       fmt_cmp(b3, sizeof(b3), &r->d[last][k], &r->d[0][k]));
 			printf("\n");
 		}
+		if (r->kt_why[0]) {
+			printf("Kernel breakdown: n/a (%s)\n\n", r->kt_why);
+		} else {
+			printf("Kernel breakdown (kprobes, %d more registrations each, not timed above): dma_buf_map_attachment() (the exporter's map, DMA mapping included) and p2prdma_mr_fill_table() (the NIC's per-page table), min / median / max\n\n",
+			       KT_REPS);
+			printf("| size | exporter | exporter map | NIC table |\n|---|---|---|---|\n");
+			for (si = 0; si < r->nsizes; si++)
+				for (k = 0; k < X_N; k++)
+					printf("| %s | %s | %s | %s |\n",
+					       fmt_size(b1, sizeof(b1), r->size[si]), xname[k],
+					       fmt_dist(b2, sizeof(b2), &r->kexp[si][k]),
+					       fmt_dist(b3, sizeof(b3), &r->ktab[si][k]));
+			printf("\n");
+		}
 	}
 	if (o->remap) {
 		const struct remap_res *r = &remap;
@@ -1297,6 +1579,14 @@ static void print_sizes_remap(const struct bopts *o)
 		RROW("transfer after the invalidate (re-maps)", r->d_after);
 		RROW("re-map latency (paired difference)", r->d_extra);
 		RROW("GEM_MIGRATE 64 KiB", r->d_migrate);
+		if (r->kt_why[0]) {
+			printf("| kernel timestamps | n/a (%s) | | | |\n", r->kt_why);
+		} else {
+			RROW("kernel: move_notify seen -> re-mapped table ready", r->d_inv_ready);
+			RROW("kernel: re-map (map_attachment entry -> table ready)", r->d_remap_k);
+			RROW("kernel: of which the exporter's map", r->d_exp_k);
+			RROW("kernel: of which the NIC's table", r->d_tab_k);
+		}
 #undef RROW
 		printf("  re-maps %u and invalidates %u over %d samples (expected %d each); after / plain: %s\n\n",
 		       r->remaps, r->invalidates, r->n, r->n,
@@ -1400,17 +1690,21 @@ static void print_tables(const struct p2pbuf_gpu_info *gi,
 			       fmt_dist(b1, sizeof(b1), &g->d_sys), mib / g->d_sys.med,
 			       fmt_dist(b2, sizeof(b2), &g->d_cpy), mib / g->d_cpy.med,
 			       fmt_cmp(b3, sizeof(b3), &g->d_cpy, &g->d_sys));
-			printf("| system -> VRAM | %s | %.0f | %s | %.0f | %s |\n\n",
+			printf("| system -> VRAM | %s | %.0f | %s | %.0f | %s |\n",
 			       fmt_dist(b1, sizeof(b1), &g->d_vram), mib / g->d_vram.med,
 			       fmt_dist(b2, sizeof(b2), &g->d_cpy), mib / g->d_cpy.med,
 			       fmt_cmp(b3, sizeof(b3), &g->d_cpy, &g->d_vram));
+			printf("| VRAM -> system, against memcpy into new pages (mmap + fault) | %s | %.0f | %s | %.0f | %s |\n\n",
+			       fmt_dist(b1, sizeof(b1), &g->d_sys), mib / g->d_sys.med,
+			       fmt_dist(b2, sizeof(b2), &g->d_fresh), mib / g->d_fresh.med,
+			       fmt_cmp(b3, sizeof(b3), &g->d_fresh, &g->d_sys));
 		}
 	}
 
 	print_sizes_remap(o);
 
 	if (!o->skip_scale) {
-		printf("Scale: mean cost of each operation on %u more one-page buffers with that many live (created + exported + registered)\n\n",
+		printf("Scale: median cost of each operation on %u more one-page buffers with that many live (created + exported + registered)\n\n",
 		       o->sample);
 		if (!c->ran) {
 			printf("n/a (%s)\n\n", c->why);
@@ -1427,7 +1721,7 @@ static void print_tables(const struct p2pbuf_gpu_info *gi,
 			printf("| %" PRIu64 " |", c->lv[l].target);
 			for (op = 0; op < OP_N; op++)
 				printf(" %s |", c->lv[l].reached ?
-				       fmt_time(b1, sizeof(b1), c->lv[l].mean[op]) :
+				       fmt_time(b1, sizeof(b1), c->lv[l].d[op].med) :
 				       "not reached");
 			printf("\n");
 		}
@@ -1438,7 +1732,7 @@ static void print_tables(const struct p2pbuf_gpu_info *gi,
 			       c->lv[l].target);
 			for (op = 0; op < OP_N; op++)
 				printf(" x%s |", fmt_ratio(b1, sizeof(b1),
-					ratio(c->lv[l].mean[op], c->lv[0].mean[op])));
+					ratio(c->lv[l].d[op].med, c->lv[0].d[op].med)));
 			printf("\n");
 		}
 		printf("  warm-up first: %" PRIu64 " buffers made, registered and freed untimed\n",
@@ -1550,6 +1844,8 @@ static void json_sizes_remap(struct json *j, const struct bopts *o)
 				json_kbool(j, "available", row->avail);
 				json_kstr(j, "note", row->why[0] ? row->why : NULL);
 				json_dist(j, "time", &sizes.d[si][k], row->t);
+				json_dist(j, "kernel_exporter_map", &sizes.kexp[si][k], NULL);
+				json_dist(j, "kernel_nic_table", &sizes.ktab[si][k], NULL);
 				json_kuint(j, "sg_entries", row->sg_entries);
 				json_kuint(j, "dma_segments", row->segments);
 				json_kstr(j, "backing", p2pbuf_backing_str(row->backing));
@@ -1582,6 +1878,12 @@ static void json_sizes_remap(struct json *j, const struct bopts *o)
 		json_dist(j, "transfer_after_invalidate", &remap.d_after, remap.after);
 		json_dist(j, "remap_latency", &remap.d_extra, NULL);
 		json_dist(j, "migrate_64k", &remap.d_migrate, remap.migrate);
+		json_kstr(j, "kernel_note", remap.kt_why[0] ? remap.kt_why : NULL);
+		json_kstr(j, "kernel_method", "kprobe events: p2prdma_move_notify entry, dma_buf_map_attachment entry/return, p2prdma_mr_fill_table entry/return, p2prdma_dmabuf_map return (table ready), trace clock");
+		json_dist(j, "kernel_invalidate_to_ready", &remap.d_inv_ready, remap.inv_ready);
+		json_dist(j, "kernel_remap", &remap.d_remap_k, remap.remap_k);
+		json_dist(j, "kernel_remap_exporter_map", &remap.d_exp_k, remap.exp_k);
+		json_dist(j, "kernel_remap_nic_table", &remap.d_tab_k, remap.tab_k);
 		json_cmp(j, "after_over_plain", &remap.d_after, &remap.d_plain);
 		json_end_obj(j);
 	}
@@ -1699,6 +2001,8 @@ static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
 		json_dist(&j, "vram_to_system", &g->d_sys, g->to_sys);
 		json_dist(&j, "system_to_vram", &g->d_vram, g->to_vram);
 		json_dist(&j, "memcpy", &g->d_cpy, g->cpy);
+		json_dist(&j, "memcpy_into_new_pages", &g->d_fresh, g->cpy_fresh);
+		json_cmp(&j, "throughput_vram_to_system_over_memcpy_into_new_pages", &g->d_fresh, &g->d_sys);
 		json_cmp(&j, "throughput_vram_to_system_over_memcpy", &g->d_cpy, &g->d_sys);
 		json_cmp(&j, "throughput_system_to_vram_over_memcpy", &g->d_cpy, &g->d_vram);
 		json_end_obj(&j);
@@ -1734,9 +2038,11 @@ static void write_json(FILE *f, const struct p2pbuf_gpu_info *gi,
 
 				snprintf(key, sizeof(key), "%s_mean_s", opkey[op]);
 				json_kdouble(&j, key, c->lv[l].reached ? c->lv[l].mean[op] : NAN_D);
+				snprintf(key, sizeof(key), "%s", opkey[op]);
+				json_dist(&j, key, &c->lv[l].d[op], NULL);
 				snprintf(key, sizeof(key), "%s_growth", opkey[op]);
 				json_kdouble(&j, key, c->lv[l].reached && c->lv[0].reached ?
-					     ratio(c->lv[l].mean[op], c->lv[0].mean[op]) : NAN_D);
+					     ratio(c->lv[l].d[op].med, c->lv[0].d[op].med) : NAN_D);
 			}
 			json_kuint(&j, "map_backing_peer", c->lv[l].map_backing_peer);
 			json_kuint(&j, "map_backing_system", c->lv[l].map_backing_system);
