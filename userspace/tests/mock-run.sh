@@ -78,13 +78,17 @@ has err -- '--transfers: .-1. is negative' "negative transfers"
 check 2 "bench --transfers 2^64" run "${B[@]}" --transfers 18446744073709551616
 has err -- '--transfers: .* out of range' "overflowing transfers"
 check 2 "bench --reps 0" run "${B[@]}" --reps 0
-has err -- '--reps: .0. is out of range \(1 to 16\)' "--reps 0 says the range"
+has err -- '--reps: .0. is out of range \(1 to 64\)' "--reps 0 says the range"
 check 2 "bench --reps 100" run "${B[@]}" --reps 100
-has err -- '--reps: .100. is out of range \(1 to 16\)' "--reps 100 says the range"
+has err -- '--reps: .100. is out of range \(1 to 64\)' "--reps 100 says the range"
 check 2 "bench --sample 0" run "${B[@]}" --sample 0
 check 2 "bench --scale 100,10" run "${B[@]}" --scale 100,10
 has err 'must rise' "falling scale levels"
-check 0 "bench --reps 16" run "${B[@]}" --reps 16
+check 0 "bench --reps 64" run "${B[@]}" --reps 64
+check 2 "bench --map-sizes 4K,1.5M" run "${B[@]}" --map-sizes 4K,1.5M
+has err -- "--map-sizes: .1\.5M. has a fraction" "bench --map-sizes names the option"
+check 2 "bench --remap 65" run "${B[@]}" --remap 65
+has err -- "--remap: .65. is out of range" "--remap above its maximum"
 # --- device choice ----------------------------------------------------------
 check 2 "topology --gpu (no value)" run topology --gpu
 has err "'--gpu' requires a value" "--gpu without a value"
