@@ -26,7 +26,7 @@ export P2PBUF_VRAM_MB=${P2PBUF_VRAM_MB:-1024}
 if [ "$P2PBUF_VRAM_MB" -ge 1024 ]; then
 	export P2PBUF_VM_MEM=${P2PBUF_VM_MEM:-4G}
 fi
-args=${BENCH_ARGS:---reps 10 --skip map --map-sizes 4K,64M,1G --remap 20 --size 64M --transfers 10000 --steady-budget 20 --scale 1000,10000 --warmup 500 --sample 200 --scale-budget 300}
+args=${BENCH_ARGS:---reps 10 --skip map --map-sizes 4K,64M,1G --remap 20 --size 64M --transfers 10000 --steady-budget 20 --scale 1000,10000 --warmup 2000 --sample 200 --scale-budget 300}
 log=$build/vm/bench-$t.log
 # the commit measured (taken now: the tree may move while the VM runs)
 commit=$(git -C "$repo" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)

@@ -23,6 +23,11 @@ set_param() {
 }
 set_param /sys/module/p2pgpu/parameters/vram_pin_limit_mb 65536
 set_param /sys/module/udmabuf/parameters/size_limit_mb 65536
+# the re-map latency and the map breakdown are read from kprobe events
+if [ -d /sys/kernel/tracing ] && [ ! -e /sys/kernel/tracing/kprobe_events ]; then
+	mount -t tracefs nodev /sys/kernel/tracing ||
+		echo "bench: tracefs could not be mounted: no kernel timestamps"
+fi
 echo "bench: MemAvailable $(sed -n 's/^MemAvailable: *//p' /proc/meminfo), $(nproc) CPUs"
 
 echo "\$ p2pctl bench ${args[*]}"

@@ -670,12 +670,12 @@ out_user:
  */
 enum { KT_INV, KT_MAP_IN, KT_MAP_OUT, KT_FILL_IN, KT_FILL_OUT, KT_READY, KT_N };
 static const char *const kt_def[KT_N] = {
-	"p:p2pbuf_bench/inv p2prdma:p2prdma_move_notify",
+	"p:p2pbuf_bench/inv p2prdma_move_notify",
 	"p:p2pbuf_bench/map_in dma_buf_map_attachment",
 	"r:p2pbuf_bench/map_out dma_buf_map_attachment",
-	"p:p2pbuf_bench/fill_in p2prdma:p2prdma_mr_fill_table",
-	"r:p2pbuf_bench/fill_out p2prdma:p2prdma_mr_fill_table",
-	"r:p2pbuf_bench/ready p2prdma:p2prdma_dmabuf_map",
+	"p:p2pbuf_bench/fill_in p2prdma_mr_fill_table",
+	"r:p2pbuf_bench/fill_out p2prdma_mr_fill_table",
+	"r:p2pbuf_bench/ready p2prdma_dmabuf_map",
 };
 static const char *const kt_name[KT_N] = { "inv", "map_in", "map_out",
 					   "fill_in", "fill_out", "ready" };
