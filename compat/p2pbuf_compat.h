@@ -119,7 +119,13 @@ static inline int p2pbuf_ttm_device_init(struct ttm_device *bdev,
 /* 6.13 added ttm_bo_populate(); before, ttm_tt_populate() on the BO's TT. */
 #ifndef P2PBUF_HAVE_TTM_BO_POPULATE
 #include <drm/ttm/ttm_tt.h>
-#define ttm_bo_populate(bo, ctx) ttm_tt_populate((bo)->bdev, (bo)->ttm, ctx)
+static inline int p2pbuf_ttm_bo_populate(struct ttm_buffer_object *bo,
+					 struct ttm_operation_ctx *ctx)
+{
+	return ttm_tt_populate(bo->bdev, bo->ttm, ctx);
+}
+
+#define ttm_bo_populate p2pbuf_ttm_bo_populate
 #endif
 
 /*
