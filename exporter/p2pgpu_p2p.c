@@ -357,6 +357,13 @@ struct sg_table *p2pgpu_p2p_map_vram(struct p2pgpu_bo *bo,
 void p2pgpu_p2p_unmap_vram(struct dma_buf_attachment *attach,
 			   struct sg_table *sgt, enum dma_data_direction dir)
 {
+	/*
+	 * dma_buf_phys_vec_to_sgt() zeroes orig_nents (the table has no CPU
+	 * list) and dma_buf_free_sgt() frees the entries by sg_free_table(),
+	 * which counts orig_nents: none, every map leaked them (kmemleak, 7.3
+	 * debug). It allocated nents of them, and counts only nents itself.
+	 */
+	sgt->orig_nents = sgt->nents;
 	dma_buf_free_sgt(attach, sgt, dir);
 }
 #else
