@@ -35,6 +35,14 @@ probe() {
 	} >"$tmp/p_$1.c"
 	echo "obj-m += p_$1.o" >>"$tmp/Kbuild"
 }
+
+# export_needed NAME SYMBOL CONFIG: the probe NAME (just defined) also
+# needs SYMBOL exported to modules when the kernel has CONFIG: a header can
+# declare what modules cannot link.
+exports=
+export_needed() {
+	exports="$exports $1:$2:$3"
+}
 : >"$tmp/Kbuild"
 echo 'ccflags-y += -Werror' >>"$tmp/Kbuild"
 
@@ -132,6 +140,46 @@ int *p2pbuf_probe(void);
 int *p2pbuf_probe(void) { int *p = kzalloc_obj(*p, GFP_KERNEL); return p; }
 C
 
+# 6.19 gave P2PDMA providers without struct pages: pcim_p2pdma_init()
+# sets up the device's P2PDMA state without ZONE_DEVICE pages, and
+# pcim_p2pdma_provider() describes one BAR for the DMA mapping helpers.
+probe pcim_p2pdma_provider <<'C'
+#include <linux/pci-p2pdma.h>
+struct p2pdma_provider *p2pbuf_probe(struct pci_dev *pdev);
+struct p2pdma_provider *p2pbuf_probe(struct pci_dev *pdev)
+{ return pcim_p2pdma_init(pdev) ? NULL : pcim_p2pdma_provider(pdev, 2); }
+C
+
+# 6.19 made pci_p2pdma_map_type() take a provider (before: a pagemap, and
+# static). Declared in 7.3's header but not exported there (its one module
+# caller, dma_buf_phys_vec_to_sgt(), is built in): the probe counts only
+# where a module can link it, i.e. Module.symvers lists it (or the kernel
+# has no P2PDMA and the header's inline stub answers).
+probe pci_p2pdma_map_type <<'C'
+#include <linux/pci-p2pdma.h>
+enum pci_p2pdma_map_type p2pbuf_probe(struct p2pdma_provider *p, struct device *dev);
+enum pci_p2pdma_map_type p2pbuf_probe(struct p2pdma_provider *p, struct device *dev)
+{ return pci_p2pdma_map_type(p, dev); }
+C
+export_needed pci_p2pdma_map_type pci_p2pdma_map_type CONFIG_PCI_P2PDMA
+
+# 6.19 added drivers/dma-buf/dma-buf-mapping.c: dma_buf_phys_vec_to_sgt()
+# maps MMIO ranges of a provider for an importer (bus address, one IOVA
+# range, or a refusal) and dma_buf_free_sgt() unmaps them.
+probe dma_buf_phys_vec_to_sgt <<'C'
+#include <linux/dma-buf-mapping.h>
+#include <linux/pci-p2pdma.h>
+struct sg_table *p2pbuf_probe(struct dma_buf_attachment *a, struct p2pdma_provider *p, struct phys_vec *v);
+struct sg_table *p2pbuf_probe(struct dma_buf_attachment *a, struct p2pdma_provider *p, struct phys_vec *v)
+{
+	struct sg_table *sgt = dma_buf_phys_vec_to_sgt(a, p, v, 1, v->len, DMA_BIDIRECTIONAL);
+
+	if (!IS_ERR(sgt))
+		dma_buf_free_sgt(a, sgt, DMA_BIDIRECTIONAL);
+	return sgt;
+}
+C
+
 # Compile every probe at once; one that does not compile is a missing
 # feature. The environment is emptied so the caller's kbuild variables
 # (M=, W=1, the jobserver) do not leak into the nested kernel make.
@@ -144,7 +192,17 @@ env -i PATH="$PATH" HOME="${HOME:-/}" \
 	echo "/* key $key */"
 	for n in $names; do
 		up=$(echo "$n" | tr a-z A-Z)
-		if [ -f "$tmp/p_$n.o" ]; then
+		ok=
+		[ -f "$tmp/p_$n.o" ] && ok=1
+		for e in $exports; do
+			[ "${e%%:*}" = "$n" ] || continue
+			sym=${e#*:}; cfg=${sym#*:}; sym=${sym%%:*}
+			if grep -q "^$cfg=y" "$kdir/.config" &&
+			   ! grep -q "	$sym	" "$kdir/Module.symvers" 2>/dev/null; then
+				ok=
+			fi
+		done
+		if [ -n "$ok" ]; then
 			echo "#define P2PBUF_HAVE_$up 1"
 		else
 			echo "/* P2PBUF_HAVE_$up: not found */"

@@ -31,6 +31,20 @@
 
 extern bool p2pgpu_param_p2p;
 
+/*
+ * 6.19+: VRAM is a P2PDMA provider without struct pages, mapped for
+ * importers by dma_buf_phys_vec_to_sgt(). Before, the BAR gets ZONE_DEVICE
+ * pages from pci_p2pdma_add_resource() and is mapped as a page scatterlist.
+ */
+#if defined(P2PBUF_HAVE_PCIM_P2PDMA_PROVIDER) && \
+	defined(P2PBUF_HAVE_DMA_BUF_PHYS_VEC_TO_SGT)
+#define P2PGPU_PAGELESS 1
+#else
+#define P2PGPU_PAGELESS 0
+#endif
+
+struct p2pdma_provider;
+
 /**
  * struct p2pgpu_device - one p2pgpu PCI function
  * @drm: the DRM device; its lifetime (refcounted) is the structure's.
@@ -40,8 +54,14 @@ extern bool p2pgpu_param_p2p;
  * @vram_size: size of the VRAM BAR in bytes.
  * @bar_bus_addr: PCI bus address of the VRAM BAR.
  * @tt_pages: size of the TT domain in pages.
- * @p2pdma: the BAR is registered as P2PDMA memory (it has struct pages).
- * @p2pdma_err: what pci_p2pdma_add_resource() returned.
+ * @p2pdma: the BAR is registered with P2PDMA (as a provider, or as
+ * ZONE_DEVICE pages where the kernel has no providers).
+ * @p2pdma_err: why it is not (a negative errno), else 0.
+ * @provider: the BAR as a page-less P2PDMA provider (P2PGPU_PAGELESS).
+ * @p2pmem: the whole of P2PDMA's genalloc pool for the BAR's pages, taken
+ * by p2pgpu so that the pool hands nothing out (!P2PGPU_PAGELESS).
+ * @vram_wc: CPU mappings of VRAM are write-combined (the BAR has no
+ * ZONE_DEVICE pages, whose uncached memory type it would conflict with).
  * @ttm_ready: @bdev and its managers are initialised.
  * @pin_lock: protects @vram_pinned.
  * @vram_pinned: bytes of VRAM pinned.
@@ -62,6 +82,9 @@ struct p2pgpu_device {
 	unsigned long tt_pages;
 	bool p2pdma;
 	int p2pdma_err;
+	struct p2pdma_provider *provider;
+	void *p2pmem;
+	bool vram_wc;
 	bool ttm_ready;
 	spinlock_t pin_lock; /* protects vram_pinned */
 	u64 vram_pinned;
@@ -172,7 +195,8 @@ struct p2pgpu_range {
  * @mapping: P2PGPU_MAPPING_*: how it is mapped right now.
  * @reason: P2PGPU_REASON_*.
  * @distance: pci_p2pdma_distance() between the devices, -1 if none.
- * @flags: P2PGPU_ATTACH_* bits.
+ * @flags: P2PGPU_ATTACH_* bits, P2PGPU_ATTACH_MAP_* among them: the route
+ * P2PDMA gives the pair (pci_p2pdma_map_type()), set at attach time.
  * @map_count: times it was mapped.
  * @active_maps: mappings not yet unmapped.
  */
@@ -255,8 +279,13 @@ int p2pgpu_gem_export_range_ioctl(struct drm_device *drm, void *data,
 void p2pgpu_p2p_init(struct p2pgpu_device *gpu);
 void p2pgpu_p2p_decide(struct p2pgpu_bo *bo, struct dma_buf_attachment *attach,
 		       struct p2pgpu_attach *rec);
-struct sg_table *p2pgpu_p2p_vram_sgt(struct p2pgpu_bo *bo, u64 offset,
-				     u64 length, struct device *dev);
+struct sg_table *p2pgpu_p2p_map_vram(struct p2pgpu_bo *bo,
+				     struct dma_buf_attachment *attach,
+				     u64 offset, u64 length,
+				     enum dma_data_direction dir);
+void p2pgpu_p2p_unmap_vram(struct dma_buf_attachment *attach,
+			   struct sg_table *sgt, enum dma_data_direction dir);
+const char *p2pgpu_map_type_name(u32 flags);
 const char *p2pgpu_reason_name(u32 reason);
 
 /* p2pgpu_debugfs.c */

@@ -60,7 +60,7 @@ static void p2pgpu_debugfs_bo(struct seq_file *m, struct p2pgpu_bo *bo)
 		   bo->dmabuf || !list_empty(&bo->ranges) ? " exported" : "");
 	list_for_each_entry(rec, &bo->attachments, link)
 		seq_printf(m,
-			   "  attachment %s (%s) decision %s mapping %s reason %s distance %d%s%s%s maps %u\n",
+			   "  attachment %s (%s) decision %s mapping %s reason %s distance %d%s%s%s maps %u map-type %s\n",
 			   rec->importer,
 			   rec->importer_driver[0] ? rec->importer_driver : "-",
 			   p2pgpu_mapping_name(rec->decision),
@@ -69,7 +69,7 @@ static void p2pgpu_debugfs_bo(struct seq_file *m, struct p2pgpu_bo *bo)
 			   rec->flags & P2PGPU_ATTACH_DYNAMIC ? " dynamic" : "",
 			   rec->flags & P2PGPU_ATTACH_PEER2PEER ? " peer2peer" : "",
 			   rec->flags & P2PGPU_ATTACH_BUS_ADDR ? " bus-address" : "",
-			   rec->map_count);
+			   rec->map_count, p2pgpu_map_type_name(rec->flags));
 }
 
 static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
@@ -85,6 +85,9 @@ static int p2pgpu_debugfs_bos(struct seq_file *m, void *unused)
 		   gpu->p2pdma ? "yes" : "no", gpu->p2pdma_err,
 		   P2PBUF_INVALIDATE_MAPPINGS ? "yes" : "no",
 		   READ_ONCE(p2pgpu_param_p2p) ? "on" : "off");
+	seq_printf(m, "p2pdma provider %s, vram cpu mappings %s\n",
+		   P2PGPU_PAGELESS ? "page-less" : "zone-device-pages",
+		   gpu->vram_wc ? "write-combined" : "uncached");
 
 	mutex_lock(&gpu->bos_lock);
 	list_for_each_entry(bo, &gpu->bos, dev_link) {

@@ -305,28 +305,6 @@ static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
 	return sgt;
 }
 
-/* the BAR itself: the DMA layer picks bus address, IOVA, or refuses */
-static struct sg_table *p2pgpu_map_vram(struct p2pgpu_bo *bo, u64 offset,
-					u64 length, struct device *dev,
-					enum dma_data_direction dir)
-{
-	struct sg_table *sgt;
-	int ret;
-
-	sgt = p2pgpu_p2p_vram_sgt(bo, offset, length, dev);
-	if (IS_ERR(sgt))
-		return sgt;
-
-	/* uncached BAR memory: there is no CPU cache to sync */
-	ret = dma_map_sgtable(dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
-	if (ret) {
-		sg_free_table(sgt);
-		kfree(sgt);
-		return ERR_PTR(ret);
-	}
-	return sgt;
-}
-
 /* map_dma_buf proper, the device known to be present */
 static struct sg_table *
 p2pgpu_dma_buf_map_present(struct dma_buf_attachment *attach,
@@ -350,8 +328,8 @@ p2pgpu_dma_buf_map_present(struct dma_buf_attachment *attach,
 			return ERR_PTR(ret);
 
 		if (p2pgpu_bo_in_vram(bo)) {
-			sgt = p2pgpu_map_vram(bo, offset, length, attach->dev,
-					      dir);
+			sgt = p2pgpu_p2p_map_vram(bo, attach, offset, length,
+						  dir);
 			if (!IS_ERR(sgt)) {
 				rec->reason = P2PGPU_REASON_NONE;
 				rec->mapping = P2PGPU_MAPPING_P2P;
@@ -400,8 +378,8 @@ mapped:
  *
  * An unpinned BO is first put where the attachment can use it: system
  * memory for a staged attachment (other importers get move_notify), VRAM or
- * system memory, wherever it is, for a peer-to-peer one. VRAM is mapped from
- * the BAR's P2PDMA pages; if the DMA layer refuses (-EREMOTEIO) the
+ * system memory, wherever it is, for a peer-to-peer one. VRAM is mapped by
+ * p2pgpu_p2p_map_vram(); if P2PDMA refuses the pair (-EREMOTEIO) the
  * attachment is staged from then on.
  *
  * Once the device is unplugged nothing is mapped any more: the BAR is going
@@ -455,11 +433,7 @@ static void p2pgpu_dma_buf_unmap(struct dma_buf_attachment *attach,
 		kfree(copy);
 		p2pgpu_staged_map_put(bo, map);
 	} else {
-		/* uncached BAR memory: there is no CPU cache to sync */
-		dma_unmap_sgtable(attach->dev, sgt, dir,
-				  DMA_ATTR_SKIP_CPU_SYNC);
-		sg_free_table(sgt);
-		kfree(sgt);
+		p2pgpu_p2p_unmap_vram(attach, sgt, dir);
 	}
 
 	if (rec->active_maps && !--rec->active_maps)
@@ -595,6 +569,9 @@ static int p2pgpu_dma_buf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
 	}
 	p2pgpu_bo_sync_staged(bo, for_cpu);
 	dma_resv_unlock(dmabuf->resv);
+	if (!for_cpu)
+		/* the CPU's write-combined VRAM stores leave their buffers */
+		wmb();
 	return 0;
 }
 
@@ -605,7 +582,7 @@ static int p2pgpu_dma_buf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
  * @dir: the access about to happen
  *
  * The dma-buf core has already waited for the fences in the dma_resv.
- * VRAM is mapped uncached; system memory that devices have mapped is
+ * VRAM is mapped uncached or write-combined; system memory that devices have mapped is
  * synced for the CPU, so that what they wrote through a bounce buffer (or
  * past the CPU's caches) is what the CPU reads. All of the BO's staged
  * mappings are synced, those of its range exports too: they share its

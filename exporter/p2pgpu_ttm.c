@@ -580,10 +580,12 @@ static int p2pgpu_io_mem_reserve(struct ttm_device *bdev,
 				  ((u64)mem->start << PAGE_SHIFT);
 		mem->bus.is_iomem = true;
 		/*
-		 * P2PDMA memremaps the BAR uncached (pgprot_noncached):
-		 * any other type would conflict in PAT.
+		 * Write-combined where the BAR has the PAT memory type for
+		 * it (p2pgpu_p2p_init()); P2PDMA's ZONE_DEVICE pages memremap
+		 * it uncached, and any other type would conflict in PAT.
 		 */
-		mem->bus.caching = ttm_uncached;
+		mem->bus.caching = gpu->vram_wc ? ttm_write_combined :
+						  ttm_uncached;
 		return 0;
 	default:
 		return -EINVAL;

@@ -114,6 +114,15 @@ struct drm_p2pgpu_gem_mmap_offset {
 #define P2PGPU_ATTACH_DYNAMIC	(1u << 0)	/* importer handles move_notify */
 #define P2PGPU_ATTACH_PEER2PEER	(1u << 1)	/* importer allows peer2peer */
 #define P2PGPU_ATTACH_BUS_ADDR	(1u << 2)	/* last map: PCI bus addresses */
+/*
+ * The route P2PDMA gives the importer to the BAR, decided at attach time
+ * (pci_p2pdma_map_type()); neither bit: no route (NOT_SUPPORTED, not a PCI
+ * device, or no P2PDMA).
+ */
+/* by PCI bus address, below a common switch */
+#define P2PGPU_ATTACH_MAP_BUS_ADDR	(1u << 3)
+/* through the host bridge: by CPU physical address or IOVA */
+#define P2PGPU_ATTACH_MAP_HOST_BRIDGE	(1u << 4)
 
 /**
  * struct drm_p2pgpu_attachment_info - one attachment of a buffer's dma-buf

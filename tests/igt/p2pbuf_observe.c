@@ -10,7 +10,11 @@
  * Environment: P2PBUF_EXPECT (p2p-bus, p2p-host, p2p-iova, staged: what the
  * topology must show; unset: derived from the sysfs topology where it is
  * unambiguous, i.e. a common switch), P2PBUF_OBSERVE_SEED (replays a run's
- * pattern; printed).
+ * pattern; printed), P2PBUF_P2PMEM (absent: the GPU has no
+ * /sys/bus/pci/devices/<gpu>/p2pmem, the kernel's P2PDMA provider has no
+ * pages; empty: it has, and its allocator must hand out nothing),
+ * P2PBUF_VRAM_CACHING (wc or uc: the PAT memory type of the VRAM BAR, which
+ * CPU mappings of VRAM get).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <xf86drm.h>
@@ -407,6 +412,121 @@ static void data_path(const struct pair *p, uint32_t reg_flags)
 	free(pat);
 }
 
+/* the number in a sysfs file, -1 if it cannot be read */
+static long long read_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtoll(buf, NULL, 0) : -1;
+}
+
+/*
+ * P2PDMA's sysfs allocator must never hand out VRAM, which TTM owns: with
+ * page-less providers the GPU has no p2pmem directory at all; with
+ * ZONE_DEVICE pages the pool is empty and mapping allocate fails.
+ */
+static void p2pmem_one_owner(const struct obs_gpu *g)
+{
+	const char *want = getenv("P2PBUF_P2PMEM");
+	char dir[512], path[600];
+	struct stat st;
+	bool exists;
+	void *page;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/p2pmem", g->bdf);
+	exists = stat(dir, &st) == 0;
+	igt_info("%s: %s %s (P2PBUF_P2PMEM=%s)\n", g->bdf, dir,
+		 exists ? "exists" : "does not exist", want ? want : "unset");
+	if (want && !strcmp(want, "absent"))
+		igt_assert_f(!exists,
+			     "%s exists: the BAR has P2PDMA pages and an allocator, expected a page-less provider\n",
+			     dir);
+	if (want && !strcmp(want, "empty"))
+		igt_assert_f(exists,
+			     "%s does not exist: expected the BAR's ZONE_DEVICE pages (6.12 P2PDMA)\n",
+			     dir);
+	if (!exists)
+		return;
+
+	snprintf(path, sizeof(path), "%s/size", dir);
+	igt_info("p2pmem size %lld\n", read_num(path));
+	snprintf(path, sizeof(path), "%s/available", dir);
+	igt_assert_f(read_num(path) == 0,
+		     "%s is %lld: P2PDMA's allocator still has VRAM to hand out, expected 0\n",
+		     path, read_num(path));
+
+	snprintf(path, sizeof(path), "%s/allocate", dir);
+	fd = open(path, O_RDWR);
+	igt_assert_f(fd >= 0, "cannot open %s: %s\n", path, strerror(errno));
+	page = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	igt_assert_f(page == MAP_FAILED,
+		     "mmap of %s handed out a page of the VRAM BAR, expected a failure\n",
+		     path);
+	igt_info("mmap of %s: %s, as expected\n", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * The PAT memory type of every reservation covering the VRAM BAR: what CPU
+ * mappings of VRAM get (a mapping's type comes from this table), from the
+ * kernel's own list, not from the driver.
+ */
+static void vram_caching(const struct obs_gpu *g, int gpu_fd)
+{
+	const char *want = getenv("P2PBUF_VRAM_CACHING");
+	const char *list = "/sys/kernel/debug/x86/pat_memtype_list";
+	uint32_t h = p2pgpu_create(gpu_fd, pg, P2PGPU_PLACEMENT_VRAM);
+	unsigned int covering = 0, wc = 0;
+	unsigned long long start, end;
+	volatile uint8_t *cpu;
+	char line[256], type[64];
+	FILE *f;
+
+	igt_require_f(want && *want,
+		      "P2PBUF_VRAM_CACHING unset: this kernel's expected VRAM memory type is not known\n");
+	/* a CPU mapping of a VRAM buffer, faulted in */
+	cpu = p2pgpu_mmap(gpu_fd, h, pg);
+	cpu[0] = 0x5a;
+	igt_assert_eq(cpu[0], 0x5a);
+
+	f = fopen(list, "r");
+	igt_assert_f(f, "cannot open %s (debugfs, PAT): %s\n", list,
+		     strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "PAT: [mem %llx-%llx] %63s", &start, &end,
+			   type) != 3)
+			continue;
+		if (end <= g->bar_start || start > g->bar_end)
+			continue;
+		igt_info("%s", line);
+		covering++;
+		wc += !strcmp(type, "write-combining");
+	}
+	fclose(f);
+	munmap((void *)cpu, pg);
+	p2pgpu_gem_close(gpu_fd, h);
+
+	igt_assert_f(covering,
+		     "no PAT memory type covers the VRAM BAR %#llx-%#llx while VRAM is mapped\n",
+		     (unsigned long long)g->bar_start,
+		     (unsigned long long)g->bar_end);
+	if (!strcmp(want, "wc"))
+		igt_assert_f(wc == covering,
+			     "%u of %u PAT memory types of the VRAM BAR are write-combining, expected all\n",
+			     wc, covering);
+	else
+		igt_assert_f(!wc,
+			     "%u of %u PAT memory types of the VRAM BAR are write-combining, expected uncached (the BAR has P2PDMA pages)\n",
+			     wc, covering);
+}
+
 igt_main
 {
 	igt_fixture
@@ -444,6 +564,20 @@ igt_main
 					     pair_name(&p), p.why);
 				data_path(&p, 0);
 			}
+	}
+
+	igt_describe("P2PDMA's sysfs allocator hands out no VRAM: no p2pmem with a page-less provider, an empty pool with pages");
+	igt_subtest("p2pmem-one-owner") {
+		igt_require_f(ngpus, "no GPU bound to p2pgpu\n");
+		for (int i = 0; i < ngpus; i++)
+			p2pmem_one_owner(&gpus[i]);
+	}
+
+	igt_describe("CPU mappings of VRAM get the BAR's PAT memory type: write-combining without P2PDMA pages");
+	igt_subtest("vram-caching") {
+		igt_require_f(ngpus, "no GPU bound to p2pgpu\n");
+		for (int i = 0; i < ngpus; i++)
+			vram_caching(&gpus[i], gpu_fds[i]);
 	}
 
 	igt_fixture {

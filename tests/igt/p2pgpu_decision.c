@@ -38,7 +38,10 @@ static struct {
 	uint32_t decision, reason;
 	bool bus;	/* PCI bus addresses into the BAR */
 	bool in_bar;	/* DMA addresses inside the BAR's bus range */
+	uint32_t route;	/* P2PGPU_ATTACH_MAP_* bit of a PCI importer */
 } expect;
+
+#define ROUTE_BITS (P2PGPU_ATTACH_MAP_BUS_ADDR | P2PGPU_ATTACH_MAP_HOST_BRIDGE)
 
 struct ti_status {
 	int mapped, bus, peer2peer;
@@ -281,11 +284,14 @@ igt_main
 		if (!strcmp(topo, "switch") || !strcmp(topo, "multi")) {
 			expect.bus = true;
 			expect.in_bar = true;
+			expect.route = P2PGPU_ATTACH_MAP_BUS_ADDR;
 		} else if (!strcmp(topo, "hostbridge")) {
 			/* no IOMMU: the CPU physical address, not a bus address */
 			expect.in_bar = true;
+			expect.route = P2PGPU_ATTACH_MAP_HOST_BRIDGE;
 		} else if (!strcmp(topo, "iommu")) {
 			/* IOVAs, nowhere near the BAR */
+			expect.route = P2PGPU_ATTACH_MAP_HOST_BRIDGE;
 		} else if (!strcmp(topo, "rootports")) {
 			expect.decision = P2PGPU_MAPPING_STAGED;
 			expect.reason = P2PGPU_REASON_NO_COMMON_SWITCH;
@@ -316,8 +322,12 @@ igt_main
 		igt_assert_eq_u32(info.reason, expect.reason);
 		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_NONE);
 		igt_assert_eq_u32(info.map_count, 0);
-		igt_assert_eq_u32(info.flags, P2PGPU_ATTACH_DYNAMIC |
+		igt_assert_eq_u32(info.flags & ~ROUTE_BITS, P2PGPU_ATTACH_DYNAMIC |
 						P2PGPU_ATTACH_PEER2PEER);
+		igt_assert_f((info.flags & ROUTE_BITS) == expect.route,
+			     "route bits %#x in topology %s, expected %#x (bus-addr %#x, host-bridge %#x)\n",
+			     info.flags & ROUTE_BITS, expect.name, expect.route,
+			     P2PGPU_ATTACH_MAP_BUS_ADDR, P2PGPU_ATTACH_MAP_HOST_BRIDGE);
 		igt_assert_eq(info.distance >= 0, p2p_expected());
 		ti_status(slot, &s);
 		/* staged importers learn it from peer2peer */
@@ -368,7 +378,9 @@ igt_main
 		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_STAGED);
 		igt_assert_eq_u32(info.reason, P2PGPU_REASON_IMPORTER_NO_P2P);
-		igt_assert_eq_u32(info.flags, P2PGPU_ATTACH_DYNAMIC);
+		/* the route is the topology's, whoever asks */
+		igt_assert_eq_u32(info.flags & ~ROUTE_BITS, P2PGPU_ATTACH_DYNAMIC);
+		igt_assert_eq_u32(info.flags & ROUTE_BITS, expect.route);
 		ti_do("map", slot);
 		ti_status(slot, &s);
 		igt_assert(s.mapped && !s.bus && !s.peer2peer);

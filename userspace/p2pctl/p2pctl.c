@@ -652,6 +652,16 @@ static void print_matrix(const struct devs *d, const struct opts *o,
 	printf("\n");
 }
 
+/* the route P2PDMA gives the pair (the attachment's P2PGPU_ATTACH_MAP_* bits) */
+static const char *route_str(uint32_t flags)
+{
+	if (flags & P2PGPU_ATTACH_MAP_BUS_ADDR)
+		return "bus-addr";
+	if (flags & P2PGPU_ATTACH_MAP_HOST_BRIDGE)
+		return "host-bridge";
+	return "none";
+}
+
 static void pair_line(const struct pair *p)
 {
 	printf("  gpu%d %s -> nic%d %s: ", p->gpu, p->gpu_pci, p->nic, p->nic_pci);
@@ -661,10 +671,10 @@ static void pair_line(const struct pair *p)
 		return;
 	}
 	if (pair_p2p(p))
-		printf("peer-to-peer, %s, distance %d\n",
+		printf("peer-to-peer, %s, route %s, distance %d\n",
 		       p->r.att_flags & P2PGPU_ATTACH_BUS_ADDR ?
 		       "by PCI bus address" : "through the host bridge/IOMMU",
-		       p->r.distance);
+		       route_str(p->r.att_flags), p->r.distance);
 	else
 		printf("staged in system memory, reason %s (%u), distance %d\n",
 		       p2pbuf_reason_str(p->r.reason), p->r.reason, p->r.distance);
@@ -771,6 +781,7 @@ static int cmd_topology(int argc, char **argv)
 			json_kint(&j, "reason_code", ok ? (int64_t)p->r.reason : -1);
 			json_kint(&j, "distance", p->r.distance);
 			json_kbool(&j, "bus_address", p->r.att_flags & P2PGPU_ATTACH_BUS_ADDR);
+			json_kstr(&j, "route", ok ? route_str(p->r.att_flags) : NULL);
 			json_kstr(&j, "nic_backing", p2pbuf_backing_str(p->r.backing));
 			json_kuint(&j, "bytes", p->r.bytes);
 			json_kuint(&j, "bytes_via_system", p->r.bytes_via_system);
@@ -1297,9 +1308,10 @@ static int cmd_share(int argc, char **argv)
 			printf("Decision: unknown (the GPU driver lists no attachment for %s: %s)\n",
 			       res.nic_pci, p2pbuf_strerror(att_err));
 		} else if (att.decision == P2PGPU_MAPPING_P2P) {
-			printf("Decision: PEER-TO-PEER (%s, PCI p2p distance %d)\n",
+			printf("Decision: PEER-TO-PEER (%s, route %s, PCI p2p distance %d)\n",
 			       att.flags & P2PGPU_ATTACH_BUS_ADDR ? "by PCI bus address" :
-			       "through the host bridge/IOMMU", att.distance);
+			       "through the host bridge/IOMMU", route_str(att.flags),
+			       att.distance);
 			printf("          the NIC wrote straight into the GPU's VRAM; nothing to fix\n");
 		} else {
 			printf("Decision: STAGED through system memory (PCI p2p distance %d)\n",

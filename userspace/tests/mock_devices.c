@@ -361,7 +361,8 @@ static int gpu_ioctl(int gi, unsigned long req, void *arg)
 			a.reason = reason();
 			a.distance = staged() ? -1 : 4;
 			a.flags = P2PGPU_ATTACH_DYNAMIC | P2PGPU_ATTACH_PEER2PEER |
-				  (staged() ? 0 : P2PGPU_ATTACH_BUS_ADDR);
+				  (staged() ? 0 : P2PGPU_ATTACH_BUS_ADDR |
+						 P2PGPU_ATTACH_MAP_BUS_ADDR);
 			a.map_count = 1;
 			memcpy((void *)(uintptr_t)q->attachments, &a, sizeof(a));
 		}
