@@ -157,7 +157,7 @@ hand_devices
 # A kernel without vfio-pci (the 7.3 debug kernel) leaves the device
 # unbound and the test says so.
 hand_vfio() {
-	local group= why=
+	local group="" why=""
 	[ -n "$vfio_bdf" ] || return 0
 	export P2PBUF_VFIO_BDF=$vfio_bdf
 	if modprobe ${modroot:+-d "$modroot"} vfio_iommu_type1 allow_unsafe_interrupts=1 &&
