@@ -418,6 +418,11 @@ static double vfio_revoke(struct vdev *v, enum revoke_how how)
 	if (!pid) {
 		double t0;
 
+		/*
+		 * Not the NIC: if the revoke blocks, the parent's exit must
+		 * still release p2prdma's regions (and so unblock it).
+		 */
+		close(nic);
 		close(go[1]);
 		close(res[0]);
 		if (read(go[0], &c, 1) != 1)
