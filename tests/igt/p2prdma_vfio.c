@@ -26,12 +26,12 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -499,6 +499,62 @@ static void *xfer_thread(void *arg)
 	return NULL;
 }
 
+#define TI_CTL "/sys/kernel/debug/p2p_test_importer/ctl"
+
+static int ti_cmd(int ti, const char *cmd)
+{
+	return pwrite(ti, cmd, strlen(cmd), 0) < 0 ? -errno : 0;
+}
+
+/*
+ * The test importer (tests/kmod/p2p_test_importer.c) attaches dynamically
+ * with invalidate_mappings, so it is revocable, and with allow_peer2peer as
+ * asked: vfio must refuse it without peer2peer and accept it with.
+ */
+static void test_importer_attach(int buf)
+{
+	const char *dir = getenv("P2PBUF_KMOD_DIR");
+	char path[512], cmd[64], out[128];
+	bool loaded = false;
+	int f, ti, ret, slot;
+	ssize_t n;
+
+	igt_assert_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
+	snprintf(path, sizeof(path), "%s/p2p_test_importer.ko", dir);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	igt_assert_f(f >= 0, "%s: %s\n", path, strerror(errno));
+	if (syscall(SYS_finit_module, f, "", 0) == 0)
+		loaded = true;
+	else
+		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
+			     strerror(errno));
+	close(f);
+	ti = open(TI_CTL, O_RDWR | O_CLOEXEC);
+	igt_assert_f(ti >= 0, TI_CTL ": %s\n", strerror(errno));
+
+	snprintf(cmd, sizeof(cmd), "attach %d 0", buf);
+	ret = ti_cmd(ti, cmd);
+	igt_assert_f(ret == -EOPNOTSUPP,
+		     "a revocable importer without peer2peer attaching vfio's dma-buf: expected EOPNOTSUPP from vfio's attach, got %d (%s)\n",
+		     ret, ret ? strerror(-ret) : "attached");
+	snprintf(cmd, sizeof(cmd), "attach %d 1", buf);
+	ret = ti_cmd(ti, cmd);
+	igt_assert_f(ret == 0, "a revocable peer2peer importer attaching vfio's dma-buf: %s\n",
+		     strerror(-ret));
+	n = pread(ti, out, sizeof(out) - 1, 0);
+	igt_assert(n > 0);
+	out[n] = 0;
+	igt_assert_f(sscanf(out, "ret 0 slot %d", &slot) == 1, "attach: %s\n", out);
+	igt_info("test importer: without peer2peer refused (EOPNOTSUPP), with it attached: %s", out);
+	snprintf(cmd, sizeof(cmd), "detach %d", slot);
+	igt_assert_eq(ti_cmd(ti, cmd), 0);
+	close(ti);
+	if (loaded)
+		igt_assert_f(syscall(SYS_delete_module, "p2p_test_importer",
+				     O_NONBLOCK) == 0,
+			     "unloading p2p_test_importer: %s\n", strerror(errno));
+}
+
 /* a user region of @len bytes filled with pattern @s */
 static uint32_t user_region(uint8_t **mem, size_t len, unsigned int s)
 {
@@ -568,7 +624,7 @@ igt_main
 			     strerror(-err));
 	}
 
-	igt_describe("vfio's exporter refuses an importer without peer2peer (vgem) and accepts p2prdma (peer2peer, revocable), whose registration pins and maps it");
+	igt_describe("vfio's exporter refuses a revocable importer without peer2peer (the test importer) and one that is neither (vgem), and accepts p2prdma (peer2peer, revocable), whose registration pins and maps it");
 	igt_subtest("attach-requires-peer2peer") {
 		struct vdev v = vdev_open();
 		int buf = export_bar(&v, 0, v.bar_size);
@@ -577,6 +633,7 @@ igt_main
 		uint32_t h = 0;
 		int ret;
 
+		test_importer_attach(buf);
 		igt_assert_f(vgem >= 0, "vgem is not loaded (guest-run.sh loads it)\n");
 		ret = drmPrimeFDToHandle(vgem, buf, &h);
 		igt_assert_f(ret && errno == EOPNOTSUPP,
