@@ -125,19 +125,57 @@ load_module() {
 }
 
 # The drivers bind only the devices they are handed: hand them the VM's
-# ivshmem (VRAM) and edu (NIC) functions, as an administrator would.
+# ivshmem (VRAM) and edu (NIC) functions, as an administrator would; the
+# ivshmem below the root port p2pbuf.vfio_port (topologies.sh vfio_bar_dev)
+# goes to vfio-pci instead.
+vfio_port=$(arg vfio_port)
+vfio_bdf=
 hand_devices() {
 	local dev vendor device
 	for dev in /sys/bus/pci/devices/*; do
 		read -r vendor <"$dev/vendor"
 		read -r device <"$dev/device"
 		case "$vendor:$device" in
-		0x1af4:0x1110) echo p2pgpu >"$dev/driver_override" ;;
+		0x1af4:0x1110)
+			if [ -n "$vfio_port" ] &&
+				[ -d "/sys/devices/pci0000:00/$vfio_port/${dev##*/}" ]; then
+				vfio_bdf=${dev##*/}
+				echo vfio-pci >"$dev/driver_override"
+			else
+				echo p2pgpu >"$dev/driver_override"
+			fi
+			;;
 		0x1234:0x11e8) echo p2prdma >"$dev/driver_override" ;;
 		esac
 	done
 }
 hand_devices
+
+# vfio-pci from the kernel's own module tree, for p2prdma_vfio. QEMU's
+# intel-iommu runs here without interrupt remapping (intremap=off), which
+# type1 refuses unless told: the device's interrupts are never used.
+# A kernel without vfio-pci (the 7.3 debug kernel) leaves the device
+# unbound and the test says so.
+hand_vfio() {
+	local group="" why=""
+	[ -n "$vfio_bdf" ] || return 0
+	export P2PBUF_VFIO_BDF=$vfio_bdf
+	if modprobe ${modroot:+-d "$modroot"} vfio_iommu_type1 allow_unsafe_interrupts=1 &&
+		modprobe ${modroot:+-d "$modroot"} vfio-pci; then
+		echo "$vfio_bdf" >/sys/bus/pci/drivers_probe
+		why="vfio-pci loaded but did not bind it"
+	else
+		why="modprobe vfio-pci failed: this kernel has no vfio-pci"
+	fi
+	if [ -e "/sys/bus/pci/drivers/vfio-pci/$vfio_bdf" ]; then
+		[ -L "/sys/bus/pci/devices/$vfio_bdf/iommu_group" ] &&
+			group=$(readlink "/sys/bus/pci/devices/$vfio_bdf/iommu_group")
+		echo "@@P2PBUF-VFIO $vfio_bdf bound to vfio-pci, IOMMU group ${group##*/}"
+	else
+		echo "@@P2PBUF-VFIO $vfio_bdf not bound to vfio-pci ($why)"
+	fi
+}
+hand_vfio
 
 # vgem is an in-kernel peer importer/exporter the tests compare against.
 modprobe_dep vgem || echo "@@P2PBUF-LOAD-FAIL vgem"

@@ -39,6 +39,7 @@ cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo p2pbuf.tests_as=$TESTS
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
 cmdline+=" p2pbuf.mode=${P2PBUF_MODE:-test} p2pbuf.demo=${P2PBUF_DEMO:-}"
+cmdline+="${VFIO_PORT:+ p2pbuf.vfio_port=$VFIO_PORT}"
 # Only what the user set: tests/vm/manifest has each topology's defaults.
 cmdline+="${P2PBUF_FUZZ_SECONDS:+ p2pbuf.fuzz_seconds=$P2PBUF_FUZZ_SECONDS}"
 cmdline+="${P2PBUF_STRESS_SECONDS:+ p2pbuf.stress_seconds=$P2PBUF_STRESS_SECONDS}"

@@ -6,7 +6,8 @@
 # see ../shared/notes/vm-facts.md.
 #
 # topology_args TOPOLOGY sets: QEMU_CPU, QEMU_DEVICES (array), KERNEL_FLAVOR,
-# EXTRA_CMDLINE, and TESTS_AS: the topology whose decisions the tests
+# EXTRA_CMDLINE, VFIO_PORT (the root port whose ivshmem the guest hands to
+# vfio-pci instead of p2pgpu, "" for none), and TESTS_AS: the topology whose decisions the tests
 # expect (the guest's P2PBUF_TOPOLOGY; stock61 is judged as stock: root
 # ports on a kernel without P2PDMA; stock73-iommu as iommu). The kernel flavors (lib.sh prepare_flavor):
 #   testkernel  the 6.12 debug kernel (build-kernel.sh: P2PDMA, KASAN, ...)
@@ -35,6 +36,20 @@ ALL_TOPOLOGIES+=" stock stock73 stock61 stock73-iommu stock73-rootports stock73-
 vram_dev() { echo "ivshmem-plain,memdev=${2:-vram},bus=$1,addr=0x0"; }
 nic_dev() { echo "edu,dma_mask=0xffffffffffffffff,bus=$1,addr=0x0"; }
 
+# A second BAR for vfio-pci's dma-buf exporter (7.x VFIO_PCI_DMABUF,
+# p2prdma_vfio): another ivshmem with memory of its own, on a root port of
+# its own at a fixed address, so that it has an IOMMU group of its own (a
+# group vfio can own while the NIC stays with p2prdma) and reaches the NIC
+# through the allow-listed host bridge, by an IOVA the vIOMMU translates.
+# The guest hands it to vfio-pci by that port (guest-run.sh), never to
+# p2pgpu.
+vfio_bar_dev() {
+	QEMU_DEVICES+=(-object memory-backend-ram,id=vfiobar,size=1M,share=on
+		       -device pcie-root-port,id=rp9,bus=pcie.0,chassis=9,slot=9,addr=0x10
+		       -device "$(vram_dev rp9 vfiobar)")
+	VFIO_PORT=0000:00:10.0
+}
+
 two_root_ports() {
 	QEMU_DEVICES+=(-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
 		       -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
@@ -54,6 +69,7 @@ topology_args() {
 	QEMU_DEVICES=()
 	KERNEL_FLAVOR=testkernel
 	EXTRA_CMDLINE=
+	VFIO_PORT=
 	TESTS_AS=$1
 	case "$1" in
 	static|demo)
@@ -124,6 +140,7 @@ topology_args() {
 		esac
 		topology_args "${1#*-}"
 		KERNEL_FLAVOR=${1%%-*}
+		[ "${1#*-}" = iommu ] && vfio_bar_dev
 		;;
 	*)
 		echo "unknown topology '$1' (known: $ALL_TOPOLOGIES)" >&2
