@@ -143,6 +143,82 @@ static void subtest_bounce(void)
 	free(pat);
 }
 
+static int export_range(uint32_t bo, uint64_t off, uint64_t len)
+{
+	struct drm_p2pgpu_gem_export_range r = {
+		.handle = bo, .flags = DRM_CLOEXEC | DRM_RDWR,
+		.offset = off, .length = len,
+	};
+
+	igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_EXPORT_RANGE, &r), 0);
+	return r.fd;
+}
+
+/*
+ * One NIC maps the whole buffer and a range of it (two dma-bufs, two
+ * registrations): the pages of the range are mapped twice. The NIC writes
+ * through the whole buffer's mapping; SYNC_START must show those bytes,
+ * not the range mapping's older copy of the same pages.
+ */
+static void subtest_whole_and_range(void)
+{
+	const size_t size = NPAGES * pg, roff = 4 * pg, rlen = 8 * pg;
+	uint8_t *u, *cpu, *pat;
+	uint32_t bo, hw, hr, hu;
+	int whole, range;
+
+	require_forced();
+	pat = malloc(size);
+	igt_assert(pat);
+	bo = p2p_create(gpu, size, P2PGPU_PLACEMENT_VRAM);
+	cpu = p2p_gem_mmap(gpu, bo, size);
+	memset(cpu, POISON, size);
+	whole = p2p_export(gpu, bo);
+	range = export_range(bo, roff, rlen);
+	u = p2p_anon(size);
+	hu = p2p_reg_user(nic, u, size);
+
+	/* the whole buffer mapped first, then the range */
+	hw = p2p_reg_dmabuf(nic, whole, 0, size, 0);
+	p2p_transfer(nic, hu, 0, hw, 0, 64);
+	hr = p2p_reg_dmabuf(nic, range, 0, rlen, 0);
+	p2p_transfer(nic, hu, 0, hr, 0, 64);
+
+	/* the NIC writes through the whole buffer's mapping, then the range's */
+	p2p_fill(pat, size, 5);
+	memcpy(u, pat, size);
+	p2p_transfer(nic, hw, 0, hu, 0, size);
+	p2p_cpu_begin(whole, DMA_BUF_SYNC_READ);
+	for (size_t i = 0; i < size; i++)
+		igt_assert_f(cpu[i] == pat[i],
+			     "NIC write through the whole buffer's mapping: byte %zu reads 0x%02x after SYNC_START, expected 0x%02x (%s)\n",
+			     i, cpu[i], pat[i],
+			     i >= roff && i < roff + rlen ?
+			     "inside the range also mapped by its own dma-buf: its older bounce buffer was synced over the NIC's bytes" :
+			     "outside the range");
+	p2p_cpu_end(whole, DMA_BUF_SYNC_READ);
+
+	p2p_fill(pat, rlen, 9);
+	memcpy(u, pat, rlen);
+	p2p_transfer(nic, hr, 0, hu, 0, rlen);
+	p2p_cpu_begin(range, DMA_BUF_SYNC_READ);
+	for (size_t i = 0; i < rlen; i++)
+		igt_assert_f(cpu[roff + i] == pat[i],
+			     "NIC write through the range's mapping: byte %zu of the range reads 0x%02x after SYNC_START, expected 0x%02x\n",
+			     i, cpu[roff + i], pat[i]);
+	p2p_cpu_end(range, DMA_BUF_SYNC_READ);
+
+	igt_assert_eq(__p2p_dereg(nic, hr), 0);
+	igt_assert_eq(__p2p_dereg(nic, hw), 0);
+	igt_assert_eq(__p2p_dereg(nic, hu), 0);
+	close(range);
+	close(whole);
+	munmap(cpu, size);
+	munmap(u, size);
+	igt_assert_eq(__p2p_gem_close(gpu, bo), 0);
+	free(pat);
+}
+
 igt_main
 {
 	igt_fixture {
@@ -156,6 +232,10 @@ igt_main
 	igt_describe("booted with swiotlb=force, a staged buffer's NIC mapping bounces (swiotlb's debugfs counters, the pages before the sync), DMA_BUF_IOCTL_SYNC brings the NIC's bytes to the CPU and the CPU's to the NIC, and the bounce buffer is given back");
 	igt_subtest("staged-bounce")
 		subtest_bounce();
+
+	igt_describe("one NIC maps a staged buffer whole and a range of it: after SYNC_START the CPU reads what the NIC wrote through either mapping");
+	igt_subtest("whole-and-range")
+		subtest_whole_and_range();
 
 	igt_fixture {
 		close(nic);
