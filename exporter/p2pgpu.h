@@ -133,25 +133,22 @@ struct p2pgpu_bo {
  * @link: entry in &p2pgpu_bo.staged_maps.
  * @dev: the importing device the mapping is for.
  * @dir: its DMA direction.
- * @offset: start in the BO, bytes.
- * @length: bytes.
- * @sgt: the mapping; never handed out (the dma-buf core may mangle what
+ * @sgt: the mapping of all of the BO's pages; never handed out (the dma-buf core may mangle what
  * importers get), each map_dma_buf gets a copy of its DMA addresses.
  * @copies: &struct p2pgpu_staged_sgt tables handed out and not yet unmapped.
  * @stale: the BO moved or was swapped out since: the pages are no longer the
  * BO's, so no new attachment shares it and CPU access does not sync it.
  *
- * One mapping per device rather than per attachment: under swiotlb every
- * mapping has its own bounce buffer, so two mappings of the same pages for
- * one device would each hold a different version of the bytes, and DMA-API
- * debugging rightly warns once more than seven mappings of a page overlap.
+ * One mapping per device rather than per attachment or range: under swiotlb
+ * every mapping has its own bounce buffer, so two mappings of the same pages
+ * for one device would each hold a different version of the bytes, and
+ * DMA-API debugging rightly warns once more than seven mappings of a page
+ * overlap.
  */
 struct p2pgpu_staged_map {
 	struct list_head link;
 	struct device *dev;
 	enum dma_data_direction dir;
-	u64 offset;
-	u64 length;
 	struct sg_table sgt;
 	struct list_head copies;
 	bool stale;

@@ -199,40 +199,63 @@ static void p2pgpu_staged_map_put(struct p2pgpu_bo *bo,
 	kfree(map);
 }
 
-/* the importer's copy of a shared staged mapping: its DMA addresses */
-static struct sg_table *p2pgpu_staged_copy(struct p2pgpu_staged_map *map)
+/*
+ * The importer's copy of the DMA addresses of [@offset, @offset + @length)
+ * of a shared staged mapping of the whole BO. As the dma-buf core's own
+ * tables (dma_buf_phys_vec_to_sgt()), it has no struct pages: importers
+ * must not touch them.
+ */
+static struct sg_table *p2pgpu_staged_copy(struct p2pgpu_staged_map *map,
+					   u64 offset, u64 length)
 {
+	u64 pos = 0, end = offset + length, from, to;
 	struct scatterlist *src, *dst;
 	struct p2pgpu_staged_sgt *copy;
-	unsigned int i;
+	unsigned int i, n = 0;
+
+	/* the DMA segments, in order, map the BO's bytes in order */
+	for_each_sgtable_dma_sg(&map->sgt, src, i) {
+		if (pos < end && pos + sg_dma_len(src) > offset)
+			n++;
+		pos += sg_dma_len(src);
+	}
+	if (WARN_ON(!n || pos < end))
+		return ERR_PTR(-EINVAL);
 
 	copy = kzalloc_obj(*copy, GFP_KERNEL);
 	if (!copy)
 		return ERR_PTR(-ENOMEM);
-	if (sg_alloc_table(&copy->sgt, map->sgt.orig_nents, GFP_KERNEL)) {
+	if (sg_alloc_table(&copy->sgt, n, GFP_KERNEL)) {
 		kfree(copy);
 		return ERR_PTR(-ENOMEM);
 	}
 	dst = copy->sgt.sgl;
-	for_each_sgtable_sg(&map->sgt, src, i) {
-		sg_set_page(dst, sg_page(src), src->length, src->offset);
-		/* an IOMMU may have merged segments: nents of them are valid */
-		if (i < map->sgt.nents) {
-			sg_dma_address(dst) = sg_dma_address(src);
-			sg_dma_len(dst) = sg_dma_len(src);
+	pos = 0;
+	for_each_sgtable_dma_sg(&map->sgt, src, i) {
+		from = max(pos, offset);
+		to = min(pos + sg_dma_len(src), end);
+		if (from < to) {
+			sg_set_page(dst, NULL, 0, 0);
+			sg_dma_address(dst) = sg_dma_address(src) + (from - pos);
+			sg_dma_len(dst) = to - from;
+			dst = sg_next(dst);
 		}
-		dst = sg_next(dst);
+		pos += sg_dma_len(src);
 	}
-	copy->sgt.nents = map->sgt.nents;
 	copy->map = map;
 	list_add_tail(&copy->link, &map->copies);
 	return &copy->sgt;
 }
 
-/* a new DMA mapping of the TT pages for one device */
+/*
+ * A new DMA mapping of all of the BO's TT pages for one device: a range
+ * export shares it too, so that no page is mapped twice for one device (a
+ * second bounce buffer would hold another version of its bytes, and the
+ * CPU syncs would copy the older one over the newer).
+ */
 static struct p2pgpu_staged_map *
-p2pgpu_staged_map_new(struct p2pgpu_bo *bo, u64 offset, u64 length,
-		      struct device *dev, enum dma_data_direction dir)
+p2pgpu_staged_map_new(struct p2pgpu_bo *bo, struct device *dev,
+		      enum dma_data_direction dir)
 {
 	struct ttm_tt *tt = bo->tbo.ttm;
 	struct p2pgpu_staged_map *map;
@@ -242,9 +265,9 @@ p2pgpu_staged_map_new(struct p2pgpu_bo *bo, u64 offset, u64 length,
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 
-	ret = sg_alloc_table_from_pages_segment(&map->sgt,
-						tt->pages + (offset >> PAGE_SHIFT),
-						length >> PAGE_SHIFT, 0, length,
+	ret = sg_alloc_table_from_pages_segment(&map->sgt, tt->pages,
+						tt->num_pages, 0,
+						(u64)tt->num_pages << PAGE_SHIFT,
 						dma_get_max_seg_size(dev),
 						GFP_KERNEL);
 	if (ret)
@@ -263,8 +286,6 @@ p2pgpu_staged_map_new(struct p2pgpu_bo *bo, u64 offset, u64 length,
 
 	map->dev = dev;
 	map->dir = dir;
-	map->offset = offset;
-	map->length = length;
 	INIT_LIST_HEAD(&map->copies);
 	list_add_tail(&map->link, &bo->staged_maps);
 	return map;
@@ -278,7 +299,8 @@ err_free_map:
 
 /*
  * The importer's view of system memory pages: a DMA mapping of the TT
- * pages, one per device and range, shared by that device's attachments.
+ * pages, one per device, shared by that device's attachments of the BO and
+ * of its ranges.
  */
 static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
 				      u64 length, struct device *dev,
@@ -292,14 +314,13 @@ static struct sg_table *p2pgpu_map_tt(struct p2pgpu_bo *bo, u64 offset,
 		return ERR_PTR(-EINVAL);
 
 	list_for_each_entry(map, &bo->staged_maps, link)
-		if (!map->stale && map->dev == dev && map->dir == dir &&
-		    map->offset == offset && map->length == length)
-			return p2pgpu_staged_copy(map);
+		if (!map->stale && map->dev == dev && map->dir == dir)
+			return p2pgpu_staged_copy(map, offset, length);
 
-	map = p2pgpu_staged_map_new(bo, offset, length, dev, dir);
+	map = p2pgpu_staged_map_new(bo, dev, dir);
 	if (IS_ERR(map))
 		return ERR_CAST(map);
-	sgt = p2pgpu_staged_copy(map);
+	sgt = p2pgpu_staged_copy(map, offset, length);
 	if (IS_ERR(sgt))
 		p2pgpu_staged_map_put(bo, map);
 	return sgt;

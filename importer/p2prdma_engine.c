@@ -302,7 +302,6 @@ static int p2prdma_side(struct p2prdma_nic *nic, struct p2prdma_mr *mr,
 			u64 off, u32 len, bool to_ram, unsigned long deadline,
 			bool *via_system)
 {
-	enum dma_data_direction dir = to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 	struct device *dev = p2prdma_dma_dev(nic);
 	struct dma_resv *resv = NULL;
 	dma_addr_t addr;
@@ -332,13 +331,19 @@ static int p2prdma_side(struct p2prdma_nic *nic, struct p2prdma_mr *mr,
 	 * coherent direct mapping) the sync would do nothing, and the page
 	 * may be mapped by two regions at the same DMA address, which makes
 	 * a partial sync ambiguous to DMA-API debugging.
+	 *
+	 * Both syncs are in the mapping's direction, also for a device write:
+	 * the bounce buffer then holds the CPU's bytes before the DMA, so the
+	 * bytes the device does not write (a DMA cut short by a timeout and
+	 * denied the bus) come back unchanged instead of as what the bounce
+	 * buffer held since the registration.
 	 */
 	sync = !mr->is_dmabuf && dma_need_sync(dev, addr);
 	if (sync)
-		dma_sync_single_for_device(dev, addr, len, dir);
+		dma_sync_single_for_device(dev, addr, len, DMA_BIDIRECTIONAL);
 	ret = p2prdma_engine_dma(nic, addr, len, to_ram, deadline);
 	if (sync && to_ram)
-		dma_sync_single_for_cpu(dev, addr, len, dir);
+		dma_sync_single_for_cpu(dev, addr, len, DMA_BIDIRECTIONAL);
 
 unlock_resv:
 	if (resv)

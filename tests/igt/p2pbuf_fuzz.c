@@ -39,6 +39,7 @@
 
 #include "p2pbuf_common.h"
 #include "p2pbuf_pattern.h"
+#include "p2pbuf_sync.h"
 
 #define SLOTS		12
 #define UBUF_SIZE	(64 << 10)
@@ -94,6 +95,8 @@ struct mr {
 	uint8_t *view;		/* the CPU's view of byte 0, NULL: none */
 	void *map;		/* a mapping made for @view */
 	size_t map_len;
+	bool has_sync;		/* dma-buf regions with a view: @sync_fd */
+	int sync_fd;		/* a dma-buf fd of the buffer for DMA_BUF_IOCTL_SYNC */
 };
 
 static int gpu = -1, nic = -1;
@@ -332,6 +335,21 @@ static void unmap_mr(struct mr *m)
 		view_unmap(m->map);
 	m->map = NULL;
 	m->view = NULL;
+	if (m->has_sync)
+		close(m->sync_fd);
+	m->has_sync = false;
+}
+
+/*
+ * The CPU reads or writes a dma-buf region's view only between
+ * DMA_BUF_IOCTL_SYNCs, as the dma-buf contract asks: a staged mapping may
+ * bounce (swiotlb), and only the exporter's sync moves the bytes between
+ * the NIC's bounce buffer and the pages the view shows.
+ */
+static void mr_cpu(struct mr *m, uint64_t flags)
+{
+	if (m->has_sync)
+		p2p_dmabuf_sync(m->sync_fd, flags);
 }
 
 static void put_bo(uint32_t handle, uint64_t size, uint32_t uid,
@@ -700,6 +718,13 @@ static void op_reg_dmabuf(void)
 			m.uid = d->uid;
 			m.bo_off = d->range_off + r.offset;
 			view_dmabuf_mr(&m, d, r.offset);
+			/* the fuzzer may close @d: the region keeps a sync fd */
+			if (m.view) {
+				m.sync_fd = fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
+				igt_assert_f(m.sync_fd >= 0, "dup dma-buf fd %d: %s\n",
+					     r.fd, strerror(errno));
+				m.has_sync = true;
+			}
 		}
 		put_mr(&m);
 	}
@@ -865,11 +890,15 @@ static void op_transfer(void)
 		} else {
 			if (fresh) {
 				pseed = seed0 ^ (0x7472616e73666572ULL + st.transfers + 1);
+				mr_cpu(src, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 				p2p_pat_fill(src->view + t.src_offset, t.length,
 					     pseed, 0);
+				mr_cpu(src, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 			}
+			mr_cpu(dst, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 			guard_take(&g, dst, t.dst_offset, t.length,
 				   src->view + t.src_offset, t.length);
+			mr_cpu(dst, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		}
 	}
 
@@ -882,6 +911,9 @@ static void op_transfer(void)
 	if (ex != VALID)
 		return;
 	/* the bytes themselves, at the right place */
+	mr_cpu(dst, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (!fresh)
+		mr_cpu(src, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	if (fresh)
 		p2p_pat_assert(dst->view + t.dst_offset, t.length, pseed, 0,
 			       "TRANSFER (call %lu) of %llu bytes from region %u +%llu to region %u +%llu (%s, buffer offset %#llx)",
@@ -902,6 +934,9 @@ static void op_transfer(void)
 		igt_assert_f(!g.p[i] || *g.p[i] == g.val[i],
 			     "TRANSFER (call %lu): the byte %s the destination span changed\n",
 			     st.calls, i ? "after" : "before");
+	if (!fresh)
+		mr_cpu(src, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	mr_cpu(dst, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	st.verified++;
 }
 
@@ -1170,11 +1205,15 @@ igt_main
 			check_buf = ubuf + 2 * pg;
 			p2p_pat_fill(ubuf, pg, seed0, 0);
 			memset(check_buf, 0, pg);
+			p2p_cpu_begin(buf, DMA_BUF_SYNC_WRITE);
 			memset(g, 0, 2 * pg);
+			p2p_cpu_end(buf, DMA_BUF_SYNC_WRITE);
 			p2p_transfer(nic, mb, 100, mu, 0, pg);
 			/* at byte 100 of the buffer, seen by the CPU */
+			p2p_cpu_begin(buf, DMA_BUF_SYNC_READ);
 			p2p_pat_assert(g + 100, pg, seed0, 0,
 				       "the buffer after a NIC write at +100");
+			p2p_cpu_end(buf, DMA_BUF_SYNC_READ);
 			p2p_transfer(nic, mu, 2 * pg, mb, 100, pg);
 			p2p_pat_assert(check_buf, pg, seed0, 0,
 				       "the NIC's read back from +100");

@@ -35,6 +35,7 @@
 #include "p2pgpu_igt.h"
 #include "p2prdma.h"
 #include "p2pbuf_observe.h"
+#include "p2pbuf_sync.h"
 
 #define NPAGES		4
 /* the NIC's read DMA takes ~100 ms: a 50 ms deadline stops after it */
@@ -370,9 +371,15 @@ static void data_path(const struct pair *p, uint32_t reg_flags)
 		     d.cmd, d.src, d.count);
 	check_landing(p, "NIC writes VRAM", d.dst, d.count, pat + len - d.count);
 	check_bar(p, pat, len);
-	/* and the data did reach the buffer (the GEM mmap follows it anywhere) */
+	/*
+	 * and the data did reach the buffer (the GEM mmap follows it
+	 * anywhere), seen as the dma-buf contract asks: after SYNC_START, which
+	 * syncs a staged mapping's bounce buffer (swiotlb) with the pages
+	 */
+	p2p_cpu_begin(buf, DMA_BUF_SYNC_READ);
 	igt_assert_f(!memcmp(cpu + pg, pat, len),
 		     "the VRAM buffer's CPU mapping lacks what the NIC wrote\n");
+	p2p_cpu_end(buf, DMA_BUF_SYNC_READ);
 
 	/*
 	 * NIC reads VRAM. A whole transfer ends with the write into user

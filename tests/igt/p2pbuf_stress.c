@@ -30,6 +30,7 @@
 #include <pthread.h>
 
 #include "p2pbuf_common.h"
+#include "p2pbuf_sync.h"
 
 #define NTHREADS	8
 #define NSHARED		4
@@ -483,12 +484,14 @@ static void subtest_threads(void)
 	for (int b = 0; b < NSHARED; b++) {
 		uint8_t *p = p2p_gem_mmap(gpu, shared[b].handle, shared[b].size);
 
+		p2p_cpu_begin(shared[b].dmabuf, DMA_BUF_SYNC_READ);
 		for (int id = 0; id < NTHREADS; id++) {
 			slice_data(want, id, b, threads[id].gen[b]);
 			igt_assert_f(!memcmp(p + slice_off(id), want, SLICE),
 				     "buffer %d slice %d: not generation %u\n",
 				     b, id, threads[id].gen[b]);
 		}
+		p2p_cpu_end(shared[b].dmabuf, DMA_BUF_SYNC_READ);
 		munmap(p, shared[b].size);
 		close(shared[b].dmabuf);
 		igt_assert_eq(__p2p_gem_close(gpu, shared[b].handle), 0);
@@ -566,11 +569,14 @@ static void subtest_oversubscribe(void)
 		struct p2prdma_query_mr mq;
 		uint64_t *p = p2p_gem_mmap(gpu, h[i], bo_size);
 
+		/* after SYNC_START: the NIC's stamps may sit in a bounce buffer */
+		p2p_cpu_begin(buf[i], DMA_BUF_SYNC_READ);
 		for (uint64_t off = 0; off < bo_size; off += 512)
 			igt_assert_f(p[off / 8] == stamp(i, off, off ? 0 : gen[i]),
 				     "buffer %u offset %llu: %#llx\n", i,
 				     (unsigned long long)off,
 				     (unsigned long long)p[off / 8]);
+		p2p_cpu_end(buf[i], DMA_BUF_SYNC_READ);
 		munmap(p, bo_size);
 		igt_assert_eq(__p2p_ioctl(gpu, DRM_IOCTL_P2PGPU_GEM_QUERY, &q), 0);
 		moves += q.move_count;

@@ -30,6 +30,7 @@
 #include "p2pgpu_drm.h"
 #include "p2prdma.h"
 #include "p2pbuf_observe.h"
+#include "p2pbuf_sync.h"
 
 /* ------------------------------------------------------------------ */
 /* A minimal JSON parser (RFC 8259 syntax, strict)                       */
@@ -683,14 +684,22 @@ static void test_fd_passing(void)
 		     att[found].decision, (unsigned long long)m.bytes_via_system,
 		     size);
 
-	/* and the data it DMA'd must be in our buffer */
+	/*
+	 * and the data it DMA'd must be in our buffer, read between
+	 * DMA_BUF_IOCTL_SYNCs as the dma-buf contract asks (a staged mapping
+	 * may bounce: swiotlb); the handle gives the same dma-buf back
+	 */
 	mo.handle = c.handle;
 	igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_GEM_MMAP_OFFSET, &mo), 0);
 	cpu = mmap(NULL, size, PROT_READ, MAP_SHARED, gpu, (off_t)mo.offset);
 	igt_assert(cpu != MAP_FAILED);
+	igt_assert_eq(drmPrimeHandleToFD(gpu, c.handle, DRM_CLOEXEC, &dmabuf), 0);
+	p2p_cpu_begin(dmabuf, DMA_BUF_SYNC_READ);
 	for (k = 0; k < size; k++)
 		igt_assert_f(cpu[k] == pat(k), "byte %llu: 0x%02x, expected 0x%02x\n",
 			     (unsigned long long)k, cpu[k], pat(k));
+	p2p_cpu_end(dmabuf, DMA_BUF_SYNC_READ);
+	close(dmabuf);
 	munmap(cpu, size);
 
 	igt_assert_eq((int)write(sv[0], "k", 1), 1);

@@ -3,7 +3,11 @@
  * p2prdma with the kernel's own exporters (udmabuf, the system dma-heap,
  * vgem through PRIME): none is dynamic, so regions are pinned at
  * registration; data moved by the device must show through the buffer's
- * own CPU mapping.
+ * own CPU mapping, bracketed by DMA_BUF_IOCTL_SYNC as the dma-buf contract
+ * asks. Under swiotlb=force only the system heap syncs the NIC's mapping
+ * there (6.12's and 7.3's udmabuf sync only their own misc device's
+ * mapping; vgem's PRIME ops sync nothing): the subtests of the other two
+ * that move data skip there, saying so.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +25,7 @@
 
 #include "igt_subset.h"
 #include "p2prdma.h"
+#include "p2pbuf_sync.h"
 
 #define assert_eq_u64(a, b) \
 	igt_assert_f((uint64_t)(a) == (uint64_t)(b), "%s = %llu, expected %llu\n", \
@@ -174,7 +179,33 @@ static struct kbuf vgem_new(size_t size)
 	return b;
 }
 
-/* register, check pinned state, move data both ways, deregister */
+/*
+ * The exporter must make the NIC's DMA visible to the CPU. Under
+ * swiotlb=force the NIC reads and writes a bounce buffer that only the
+ * exporter's begin/end_cpu_access can sync with the pages, and 6.12's
+ * udmabuf (begin_cpu_udmabuf(): ubuf->sg, a mapping for its misc device)
+ * and vgem (drm_gem_prime_dmabuf_ops: no CPU-access ops; maps and unmaps
+ * with DMA_ATTR_SKIP_CPU_SYNC) never sync an importer's mapping: the
+ * bytes stay in the bounce buffer.
+ */
+static void require_importer_syncs(const char *exporter, const char *how)
+{
+	igt_require_f(!p2p_swiotlb_forced(),
+		      "booted with swiotlb=force and %s does not sync an importer's mapping (%s): the NIC's bytes never leave its bounce buffer\n",
+		      exporter, how);
+}
+
+#define UDMABUF_NO_SYNC "its begin/end_cpu_access sync only its own misc device's mapping"
+#define VGEM_NO_SYNC "drm_gem_prime_dmabuf_ops: no begin/end_cpu_access, maps with DMA_ATTR_SKIP_CPU_SYNC"
+
+/*
+ * Register, check pinned state, move data both ways, deregister.
+ *
+ * Every DMA_BUF_IOCTL_SYNC here is read-write: udmabuf maps its own table
+ * at the first sync with that sync's direction and syncs later ones with
+ * theirs, which DMA-API debugging reports ("syncs DMA memory with
+ * different direction": mapped DMA_TO_DEVICE, synced DMA_FROM_DEVICE).
+ */
 static void exercise(struct kbuf *b)
 {
 	size_t size = b->size;
@@ -200,17 +231,27 @@ static void exercise(struct kbuf *b)
 
 	/* user -> dma-buf, unaligned, crossing a page */
 	fill(u, size, 3);
+	p2p_cpu_begin(b->dmabuf, DMA_BUF_SYNC_RW);
 	memset(b->cpu, 0, size);
+	p2p_cpu_end(b->dmabuf, DMA_BUF_SYNC_RW);
 	assert_eq_u64(transfer(hb, 100, hu, 7, len), len);
-	igt_assert(!memcmp(b->cpu + 100, u + 7, len));
+	p2p_cpu_begin(b->dmabuf, DMA_BUF_SYNC_RW);
+	igt_assert_f(!memcmp(b->cpu + 100, u + 7, len),
+		     "the CPU does not read what the NIC wrote into the dma-buf\n");
 	igt_assert_eq(b->cpu[99], 0);
 	igt_assert_eq(b->cpu[100 + len], 0);
+	p2p_cpu_end(b->dmabuf, DMA_BUF_SYNC_RW);
 
 	/* dma-buf -> user */
+	p2p_cpu_begin(b->dmabuf, DMA_BUF_SYNC_RW);
 	fill(b->cpu, size, 99);
+	p2p_cpu_end(b->dmabuf, DMA_BUF_SYNC_RW);
 	memset(u, 0, size);
 	assert_eq_u64(transfer(hu, 0, hb, 2 * pg + 5, pg), pg);
-	igt_assert(!memcmp(u, b->cpu + 2 * pg + 5, pg));
+	p2p_cpu_begin(b->dmabuf, DMA_BUF_SYNC_RW);
+	igt_assert_f(!memcmp(u, b->cpu + 2 * pg + 5, pg),
+		     "the NIC did not read what the CPU wrote into the dma-buf\n");
+	p2p_cpu_end(b->dmabuf, DMA_BUF_SYNC_RW);
 
 	query(hb, &q);
 	igt_assert_eq_u32(q.invalidate_count, 0);
@@ -227,7 +268,9 @@ static void exercise(struct kbuf *b)
 				   &hs), 0);
 	memset(u, 0, size);
 	transfer(hu, 0, hs, 0, 2 * pg);
+	p2p_cpu_begin(b->dmabuf, DMA_BUF_SYNC_RW);
 	igt_assert(!memcmp(u, b->cpu + pg + 16, 2 * pg));
+	p2p_cpu_end(b->dmabuf, DMA_BUF_SYNC_RW);
 
 	/* explicitly pinned is the same thing */
 	dereg(hs);
@@ -254,7 +297,10 @@ igt_main
 
 	igt_describe("udmabuf: pinned, data through the memfd");
 	igt_subtest("udmabuf") {
-		struct kbuf b = udmabuf_new(NPAGES * pg);
+		struct kbuf b;
+
+		require_importer_syncs("udmabuf", UDMABUF_NO_SYNC);
+		b = udmabuf_new(NPAGES * pg);
 
 		exercise(&b);
 		kbuf_put(&b);
@@ -270,7 +316,10 @@ igt_main
 
 	igt_describe("vgem dumb buffer via PRIME: data through the GEM mmap");
 	igt_subtest("vgem") {
-		struct kbuf b = vgem_new(NPAGES * pg);
+		struct kbuf b;
+
+		require_importer_syncs("vgem", VGEM_NO_SYNC);
+		b = vgem_new(NPAGES * pg);
 
 		exercise(&b);
 		kbuf_put(&b);
@@ -278,11 +327,15 @@ igt_main
 
 	igt_describe("the region outlives the dma-buf fd");
 	igt_subtest("close-dmabuf-fd") {
-		struct kbuf b = udmabuf_new(NPAGES * pg);
-		uint8_t *u = mmap(NULL, pg, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct kbuf b;
+		uint8_t *u;
 		uint32_t hb, hu;
 
+		/* and the fd to sync with is gone: the memfd shows the pages */
+		require_importer_syncs("udmabuf", UDMABUF_NO_SYNC);
+		b = udmabuf_new(NPAGES * pg);
+		u = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		hu = reg_user(u, pg);
 		igt_assert_eq(__reg_dmabuf(b.dmabuf, 0, b.size, 0, 0, &hb), 0);
 		close(b.dmabuf);

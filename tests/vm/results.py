@@ -304,6 +304,9 @@ def what_it_ran_on(text):
         name = OBSERVED_NAMES.get(w, w)
         if name not in seen:
             seen.append(name)
+    # p2pbuf_swiotlb saw the staged mappings bounce (swiotlb=force)
+    if seen and re.search(r"Subtest staged-bounce: SUCCESS", text):
+        seen[-1] += " (bounced: swiotlb=force)"
     return kernel, ", ".join(seen) or "-"
 
 

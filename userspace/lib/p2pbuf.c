@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <xf86drm.h>
+#include <linux/dma-buf.h>
 
 #include "p2pbuf.h"
 
@@ -1307,6 +1308,7 @@ static int probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 	const size_t len = 4096;
 	struct drm_p2pgpu_attachment_info att;
 	struct p2prdma_query_mr mq;
+	struct dma_buf_sync sync;
 	struct p2pbuf_bo *bo = NULL;
 	uint32_t mr_buf = 0, mr_user = 0;
 	uint8_t *user = MAP_FAILED, *cpu;
@@ -1356,6 +1358,14 @@ static int probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 	res->att_flags = att.flags;
 	STEP("map the buffer for the CPU", p2pbuf_bo_mmap(bo, &p));
 	cpu = p;
+	/*
+	 * CPU access between DMA_BUF_IOCTL_SYNCs, as the dma-buf contract
+	 * asks: a staged mapping may bounce (swiotlb), and only the sync
+	 * brings the NIC's bytes into the pages
+	 */
+	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
+	STEP("sync the buffer for the CPU",
+	     ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0);
 	res->verified = 1;
 	for (i = 0; i < len; i++) {
 		if (cpu[i] != probe_byte(i)) {
@@ -1363,6 +1373,9 @@ static int probe_pair(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 			break;
 		}
 	}
+	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+	STEP("end the CPU's access",
+	     ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0);
 	ret = 0;
 out:
 #undef STEP

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/dma-buf.h>
 
 #include "bench.h"
 #include "cli.h"
@@ -1147,6 +1149,7 @@ static int cmd_share(int argc, char **argv)
 	struct devs d;
 	struct opts o;
 	int sv[2], dmabuf = -1, status = 0, rc = EX_FAIL, att_err;
+	struct dma_buf_sync sync;
 	uint64_t i, bad = 0, first_bad = 0;
 	char sz[32], sb[32];
 	bool have_att = false;
@@ -1227,8 +1230,7 @@ static int cmd_share(int argc, char **argv)
 		       (int)getpid(), human(bo->size, sz, sizeof(sz)), dmabuf);
 		fflush(stdout);
 	}
-	close(dmabuf);
-	dmabuf = -1;
+	/* kept: A syncs the buffer through it before reading it back */
 
 	r = p2pbuf_recv_fd(sv[0], NULL, &res, sizeof(res));
 	if (r != (ssize_t)sizeof(res) || res.magic != SHARE_MAGIC) {
@@ -1262,12 +1264,23 @@ static int cmd_share(int argc, char **argv)
 	ret = p2pbuf_bo_mmap(bo, &p);
 	if (ret)
 		FAIL("map the buffer to verify it", ret);
+	/*
+	 * Between DMA_BUF_IOCTL_SYNCs, as the dma-buf contract asks: a staged
+	 * mapping may bounce (swiotlb), only the sync brings B's DMA into
+	 * the pages.
+	 */
+	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
+	if (ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &sync))
+		FAIL("sync the buffer for the CPU", -errno);
 	for (i = 0; i < o.size; i++) {
 		if (((uint8_t *)p)[i] != pattern(i)) {
 			if (!bad++)
 				first_bad = i;
 		}
 	}
+	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+	if (ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &sync))
+		FAIL("end the CPU's access to the buffer", -errno);
 	/* let B deregister and exit */
 	if (send(sv[0], "k", 1, MSG_NOSIGNAL) < 0) { /* B may be gone: fine */ }
 
