@@ -32,7 +32,12 @@ case "$series" in
 	removed=CONFIG_DMABUF_MOVE_NOTIFY
 	# TTM is only built when an in-tree driver selects it, and 7.x's bochs
 	# no longer does: vboxvideo (small, x86) does.
-	added=CONFIG_DRM_VBOXVIDEO=y
+	# vfio-pci exports BARs as dma-bufs since 6.19: the interop test
+	# (p2prdma_vfio) imports one.
+	added='CONFIG_DRM_VBOXVIDEO=y
+CONFIG_VFIO=m
+CONFIG_VFIO_PCI=m
+CONFIG_VFIO_PCI_DMABUF=y'
 	;;
 *)
 	echo "build-kernel: unknown series $series (6.12 or 7.3)" >&2
