@@ -98,6 +98,9 @@ struct p2prdma_file {
  * @pages: DMA address of the start of each page (page-granular table).
  * @is_dmabuf: region of a dma-buf.
  * @pinned: dma-buf pinned at registration; move_notify must not come.
+ * @revoked: the exporter revoked a pinned region (invalidate_mappings on a
+ * pinned attachment is for good): mapping and pin are dropped, transfers
+ * fail with -ENODEV until it is deregistered.
  * @mapped: @pages is valid.
  * @invalidated: move_notify seen and not re-mapped since.
  * @bus_addr: the mapping holds PCI bus addresses.
@@ -129,6 +132,7 @@ struct p2prdma_mr {
 	dma_addr_t *pages;
 	bool is_dmabuf;
 	bool pinned;
+	bool revoked;
 	bool mapped;
 	bool invalidated;
 	bool bus_addr;
