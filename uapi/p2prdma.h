@@ -192,9 +192,9 @@ struct p2prdma_query_mr {
  * -ERANGE past a region's end; -ETIMEDOUT the device did not finish in
  * time, or a side's fences did not signal in time; -ENODEV the exporter
  * revoked the buffer (a pinned region stays revoked until deregistered; a
- * dynamic one asks the exporter again at its next transfer); -EINTR a signal arrived (the transfer may be partly
- * done); -EIO the device is still busy with a DMA that outlived an earlier
- * transfer.
+ * dynamic one asks the exporter again at its next transfer); -EINTR a
+ * signal arrived (the transfer may be partly done); -EIO the device is
+ * still busy with a DMA that outlived an earlier transfer.
  */
 struct p2prdma_transfer {
 	__u32 dst_handle;

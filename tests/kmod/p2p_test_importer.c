@@ -108,10 +108,12 @@ static const struct dma_buf_attach_ops ti_ops_no_p2p = {
 	.invalidate_mappings = ti_move_notify,
 };
 
+#ifdef P2PBUF_HAVE_DMA_BUF_ATTACH_REVOCABLE
 /* an importer without invalidate_mappings cannot be revoked (7.1+) */
 static const struct dma_buf_attach_ops ti_ops_not_revocable = {
 	.allow_peer2peer = true,
 };
+#endif
 
 static struct ti_slot *ti_slot_get(unsigned int id)
 {
@@ -133,11 +135,15 @@ static int ti_attach(int fd, int p2p, int mode)
 		ops = p2p ? &ti_ops_p2p : &ti_ops_no_p2p;
 		break;
 	case TI_MODE_NOT_REVOCABLE:
-		/* before 7.1 a dynamic importer had to have move_notify */
-		if (!IS_ENABLED(P2PBUF_HAVE_DMA_BUF_ATTACH_REVOCABLE) || !p2p)
+#ifdef P2PBUF_HAVE_DMA_BUF_ATTACH_REVOCABLE
+		if (!p2p)
 			return -EOPNOTSUPP;
 		ops = &ti_ops_not_revocable;
 		break;
+#else
+		/* before 7.1 a dynamic importer had to have move_notify */
+		return -EOPNOTSUPP;
+#endif
 	default:
 		return -EINVAL;
 	}
