@@ -225,6 +225,22 @@ static double unbind_gpu(void)
 	return p2p_now() - t0;
 }
 
+/*
+ * A subtest that failed between its unbind and its rebind leaves the GPU
+ * unbound: bind it again first, so that one failure does not fail the
+ * subtests after it as well.
+ */
+static void ensure_gpu_bound(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", P2P_GPU_DRV, gpu_addr);
+	if (access(path, F_OK) == 0)
+		return;
+	igt_info("p2pgpu was left unbound (an earlier subtest failed): binding it again\n");
+	p2p_sysfs_write(P2P_GPU_DRV "/bind", gpu_addr);
+}
+
 static void rebind_gpu(void)
 {
 	int fd;
@@ -620,20 +636,28 @@ igt_main
 	}
 
 	igt_describe("a pinned importer that keeps its mapping: the GPU's unbind waits its bound, names it, and no NIC DMA reaches the BAR afterwards");
-	igt_subtest("stuck-importer")
+	igt_subtest("stuck-importer") {
+		ensure_gpu_bound();
 		subtest_stuck_importer();
+	}
 
 	igt_describe("p2prdma unmaps pinned and dynamic regions inside invalidate_mappings: no importer named late; its transfers fail -ENODEV");
-	igt_subtest("p2prdma-unmaps-in-bound")
+	igt_subtest("p2prdma-unmaps-in-bound") {
+		ensure_gpu_bound();
 		subtest_p2prdma_in_bound();
+	}
 
 	igt_describe("a revoked buffer: map and pin -ENODEV; CPU faults SIGBUS");
-	igt_subtest("revoked-maps-and-faults")
+	igt_subtest("revoked-maps-and-faults") {
+		ensure_gpu_bound();
 		subtest_revoked_maps_and_faults();
+	}
 
 	igt_describe("an importer without invalidate_mappings never gets VRAM pinned: staged, reason not-revocable");
-	igt_subtest("not-revocable-staged")
+	igt_subtest("not-revocable-staged") {
+		ensure_gpu_bound();
 		subtest_not_revocable();
+	}
 
 	igt_fixture {
 		close(ti);
