@@ -41,6 +41,19 @@
 #define dma_buf_invalidate_mappings(dmabuf) dma_buf_move_notify(dmabuf)
 #endif
 
+/*
+ * 7.1: dma_buf_attach_revocable(), an importer that promises to unmap within
+ * bounded time after invalidate_mappings. Before, every dynamic importer
+ * had to have move_notify (dma_buf_dynamic_attach() refused one without),
+ * so the same test says the same thing there.
+ */
+#ifndef P2PBUF_HAVE_DMA_BUF_ATTACH_REVOCABLE
+static inline bool dma_buf_attach_revocable(struct dma_buf_attachment *attach)
+{
+	return attach->importer_ops && attach->importer_ops->invalidate_mappings;
+}
+#endif
+
 /* 6.1 sg_is_dma_bus_address() is 6.12 sg_dma_is_bus_address(). */
 #ifndef P2PBUF_HAVE_SG_DMA_IS_BUS_ADDRESS
 #define sg_dma_is_bus_address(sg) sg_is_dma_bus_address(sg)

@@ -73,6 +73,15 @@ probe drm_driver_date <<'C'
 const struct drm_driver p2pbuf_probe_drv = { .date = "20000101" };
 C
 
+# 7.1 defined the revoke contract: dma_buf_attach_revocable() says whether
+# an importer promises to unmap within bounded time after
+# invalidate_mappings (it has the op); a dynamic importer may lack it.
+probe dma_buf_attach_revocable <<'C'
+#include <linux/dma-buf.h>
+bool p2pbuf_probe(struct dma_buf_attachment *attach);
+bool p2pbuf_probe(struct dma_buf_attachment *attach) { return dma_buf_attach_revocable(attach); }
+C
+
 # 6.3 added drm_debugfs_add_file() (a file per drm_device, no minor).
 probe drm_debugfs_add_file <<'C'
 #include <drm/drm_debugfs.h>

@@ -16,6 +16,7 @@
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_gem.h>
@@ -71,6 +72,8 @@ struct p2pdma_provider;
  * @live_attachments: dma-buf attachments of its BOs not yet detached.
  * @live_dmabufs: dma-bufs exported from its BOs (whole and ranges) not yet
  * released.
+ * @active_maps: dma-buf mappings handed to importers and not yet unmapped.
+ * @unmap_wq: woken when @active_maps drops to zero (a revoke waits on it).
  */
 struct p2pgpu_device {
 	struct drm_device drm;
@@ -93,6 +96,8 @@ struct p2pgpu_device {
 	atomic_t live_bos;
 	atomic_t live_attachments;
 	atomic_t live_dmabufs;
+	atomic_t active_maps;
+	wait_queue_head_t unmap_wq;
 };
 
 /**
@@ -111,7 +116,10 @@ struct p2pgpu_device {
  * pages, shared by the attachments of one device, protected by the BO's
  * dma_resv.
  * @dev_link: entry in &p2pgpu_device.bos.
- * @revoked: told its importers that the device is gone (under bos_lock).
+ * @revoke_link: entry in the list p2pgpu_revoke_all() works through.
+ * @revoked: its memory was taken from its importers for good (the device is
+ * gone): maps, pins, vmaps and CPU faults fail from then on. Written under
+ * the BO's dma_resv, read under it.
  */
 struct p2pgpu_bo {
 	struct ttm_buffer_object tbo;
@@ -123,6 +131,7 @@ struct p2pgpu_bo {
 	struct list_head ranges;
 	struct list_head staged_maps;
 	struct list_head dev_link;
+	struct list_head revoke_link;
 	bool revoked;
 };
 
@@ -252,6 +261,7 @@ u64 p2pgpu_vram_pin_limit(struct p2pgpu_device *gpu);
 u64 p2pgpu_vram_used(struct p2pgpu_device *gpu);
 
 /* p2pgpu_gem.c */
+extern const struct vm_operations_struct p2pgpu_gem_vm_ops;
 int p2pgpu_bo_create(struct p2pgpu_device *gpu, u64 size, u32 placement,
 		     struct p2pgpu_bo **out);
 struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,

@@ -93,6 +93,16 @@ static int p2pgpu_dma_buf_attach(struct dma_buf *dmabuf,
 		rec->flags |= P2PGPU_ATTACH_PEER2PEER;
 
 	p2pgpu_p2p_decide(bo, attach, rec);
+	/*
+	 * An importer that cannot be revoked (no invalidate_mappings: since
+	 * 7.1 a dynamic importer may lack it) would keep VRAM pinned for as
+	 * long as it likes, past an unbind: it gets system memory.
+	 */
+	if (rec->decision == P2PGPU_MAPPING_P2P &&
+	    !dma_buf_attach_revocable(attach)) {
+		rec->decision = P2PGPU_MAPPING_STAGED;
+		rec->reason = P2PGPU_REASON_NOT_REVOCABLE;
+	}
 	if (rec->decision != P2PGPU_MAPPING_P2P)
 		attach->peer2peer = false;
 
@@ -133,7 +143,7 @@ static void p2pgpu_dma_buf_detach(struct dma_buf *dmabuf,
  * could be told about later moves; otherwise it is pinned in system memory.
  *
  * Return: 0, -ENOSPC past the VRAM pin cap, -EBUSY pinned elsewhere,
- * -ENODEV once the device is unplugged.
+ * -ENODEV once the device is unplugged or the buffer revoked.
  */
 static int p2pgpu_dma_buf_pin(struct dma_buf_attachment *attach)
 {
@@ -145,7 +155,7 @@ static int p2pgpu_dma_buf_pin(struct dma_buf_attachment *attach)
 
 	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
 	/* an unplugged device moves nothing, into its BAR least of all */
-	if (!drm_dev_enter(bo->tbo.base.dev, &idx))
+	if (bo->revoked || !drm_dev_enter(bo->tbo.base.dev, &idx))
 		return -ENODEV;
 	ret = p2pgpu_bo_pin(bo, P2PBUF_INVALIDATE_MAPPINGS &&
 			    p2pgpu_all_p2p(bo));
@@ -403,11 +413,13 @@ mapped:
  * p2pgpu_p2p_map_vram(); if P2PDMA refuses the pair (-EREMOTEIO) the
  * attachment is staged from then on.
  *
- * Once the device is unplugged nothing is mapped any more: the BAR is going
- * or gone, and importers were told to let go (p2pgpu_revoke_all()).
+ * Once the device is unplugged, or the buffer revoked, nothing is mapped
+ * any more: the BAR is going or gone, and importers were told to let go
+ * (p2pgpu_revoke_all()). Every mapping handed out is counted until it is
+ * unmapped: a revoke waits for that count to drop to zero.
  *
- * Return: the mapped table, ERR_PTR(-ENODEV) after unplug, or another
- * ERR_PTR().
+ * Return: the mapped table, ERR_PTR(-ENODEV) after unplug or revoke, or
+ * another ERR_PTR().
  */
 static struct sg_table *p2pgpu_dma_buf_map(struct dma_buf_attachment *attach,
 					   enum dma_data_direction dir)
@@ -420,9 +432,11 @@ static struct sg_table *p2pgpu_dma_buf_map(struct dma_buf_attachment *attach,
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	bo = p2pgpu_dmabuf_bo(attach->dmabuf, &offset, &length);
-	if (!drm_dev_enter(bo->tbo.base.dev, &idx))
+	if (bo->revoked || !drm_dev_enter(bo->tbo.base.dev, &idx))
 		return ERR_PTR(-ENODEV);
 	sgt = p2pgpu_dma_buf_map_present(attach, bo, offset, length, dir);
+	if (!IS_ERR(sgt))
+		atomic_inc(&p2pgpu_bo_dev(bo)->active_maps);
 	drm_dev_exit(idx);
 	return sgt;
 }
@@ -459,6 +473,8 @@ static void p2pgpu_dma_buf_unmap(struct dma_buf_attachment *attach,
 
 	if (rec->active_maps && !--rec->active_maps)
 		rec->mapping = P2PGPU_MAPPING_NONE;
+	if (atomic_dec_and_test(&p2pgpu_bo_dev(bo)->active_maps))
+		wake_up_all(&p2pgpu_bo_dev(bo)->unmap_wq);
 }
 
 /**
@@ -483,8 +499,8 @@ static int p2pgpu_dma_buf_mmap(struct dma_buf *dmabuf,
 	/* TTM finds the BO's pages by the GEM fake offset */
 	vma->vm_pgoff += drm_vma_node_start(&bo->tbo.base.vma_node) +
 			 (offset >> PAGE_SHIFT);
-	/* the core set dummy vm_ops: TTM only installs its own over NULL */
-	vma->vm_ops = NULL;
+	/* ours, over the core's dummy ones: a revoked BO faults SIGBUS */
+	vma->vm_ops = &p2pgpu_gem_vm_ops;
 	return ttm_bo_mmap_obj(vma, &bo->tbo);
 }
 
@@ -494,31 +510,37 @@ static int p2pgpu_dma_buf_mmap(struct dma_buf *dmabuf,
  * @map: [out] the kernel mapping of the dma-buf's range
  *
  * The BO is pinned where it is for as long as the kernel mapping exists.
+ * Once the device is unplugged or the buffer revoked there is nothing to
+ * map: the BAR is going or gone.
  *
- * Return: 0 or a negative errno.
+ * Return: 0, -ENODEV after unplug or revoke, or another negative errno.
  */
 static int p2pgpu_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pgpu_bo *bo;
 	u64 offset, length;
-	int ret;
+	int idx, ret;
 
 	dma_resv_assert_held(dmabuf->resv);
 
 	bo = p2pgpu_dmabuf_bo(dmabuf, &offset, &length);
+	if (bo->revoked || !drm_dev_enter(bo->tbo.base.dev, &idx))
+		return -ENODEV;
 	ret = p2pgpu_bo_pin(bo, p2pgpu_bo_in_vram(bo));
 	if (ret == -ENOSPC)
 		ret = p2pgpu_bo_pin(bo, false);
 	if (ret)
-		return ret;
+		goto exit_dev;
 
 	ret = ttm_bo_vmap(&bo->tbo, map);
 	if (ret) {
 		p2pgpu_bo_unpin(bo);
-		return ret;
+		goto exit_dev;
 	}
 	iosys_map_incr(map, offset);
-	return 0;
+exit_dev:
+	drm_dev_exit(idx);
+	return ret;
 }
 
 /**

@@ -6,9 +6,12 @@
  * backed by host memory, is its VRAM. It has no engine and no display; it
  * allocates buffers in VRAM or system memory and shares them as dma-bufs.
  */
+#include <linux/dma-resv.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/wait.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -121,6 +124,7 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	gpu->pci = pci;
 	spin_lock_init(&gpu->pin_lock);
 	INIT_LIST_HEAD(&gpu->bos);
+	init_waitqueue_head(&gpu->unmap_wq);
 	ret = drmm_mutex_init(drm, &gpu->bos_lock);
 	if (ret)
 		return ret;
@@ -163,52 +167,108 @@ static int p2pgpu_pci_probe(struct pci_dev *pci, const struct pci_device_id *id)
 	return 0;
 }
 
-/* the next BO not yet revoked, with a GEM reference, or NULL */
-static struct p2pgpu_bo *p2pgpu_next_unrevoked(struct p2pgpu_device *gpu)
+/*
+ * How long a revoke waits for the fences of the buffers, and then for their
+ * importers to unmap: vfio-pci's bound for its BARs' dma-bufs.
+ */
+#define P2PGPU_REVOKE_TIMEOUT_MS	1000
+
+/* every live BO, each with a GEM reference, on @list */
+static void p2pgpu_collect_bos(struct p2pgpu_device *gpu,
+			       struct list_head *list)
 {
-	struct p2pgpu_bo *bo, *found = NULL;
+	struct p2pgpu_bo *bo;
 
 	mutex_lock(&gpu->bos_lock);
-	list_for_each_entry(bo, &gpu->bos, dev_link) {
-		if (bo->revoked)
-			continue;
-		bo->revoked = true;
+	list_for_each_entry(bo, &gpu->bos, dev_link)
 		/* one on its way to destruction has no importers left */
-		if (kref_get_unless_zero(&bo->tbo.base.refcount)) {
-			found = bo;
-			break;
-		}
-	}
+		if (kref_get_unless_zero(&bo->tbo.base.refcount))
+			list_add_tail(&bo->revoke_link, list);
 	mutex_unlock(&gpu->bos_lock);
-	return found;
+}
+
+/* name each importer of @bo that still maps it: it broke the contract */
+static void p2pgpu_log_late_importers(struct p2pgpu_device *gpu,
+				      struct p2pgpu_bo *bo,
+				      unsigned int waited_ms)
+{
+	struct p2pgpu_attach *rec;
+
+	dma_resv_lock(bo->tbo.base.resv, NULL);
+	list_for_each_entry(rec, &bo->attachments, link)
+		if (rec->active_maps)
+			drm_err(&gpu->drm,
+				"revoke: importer %s (%s) did not unmap %u mapping(s) of a %zu-byte buffer in %s within %u ms; it may still read that memory\n",
+				rec->importer,
+				rec->importer_driver[0] ? rec->importer_driver :
+				"no driver", rec->active_maps,
+				bo->tbo.base.size,
+				rec->mapping == P2PGPU_MAPPING_P2P ? "VRAM" :
+				"system memory", waited_ms);
+	dma_resv_unlock(bo->tbo.base.resv);
 }
 
 /**
- * p2pgpu_revoke_all - tell every importer of every BO that it is gone
- * @gpu: the device, unplugged (map_dma_buf answers -ENODEV from now on)
+ * p2pgpu_revoke_all - take every BO's memory back from its importers
+ * @gpu: the device, unplugged: no ioctl, map, pin or fault gets past
+ * drm_dev_enter() any more
  *
- * Moving VRAM out already notified the importers of buffers that were
- * there; those of buffers staged in system memory still hold a mapping.
- * dma_buf_move_notify() makes every dynamic importer drop it: its next
- * map fails with -ENODEV. Buffers pinned in VRAM could not be moved out;
- * their importers hold the BAR itself, and for them the same call is a
- * revoke (a pinned buffer never moves otherwise): they must stop using it
- * before the BAR's pages go. Each dma_resv is taken without bos_lock held,
- * so bos_lock is never ordered before a dma_resv.
+ * The revoke of dma_buf_invalidate_mappings()'s contract, as vfio-pci does
+ * it for its BARs. For each BO, under its dma_resv: mark it revoked (maps,
+ * pins, vmaps and CPU faults fail from now on, whatever the device's
+ * state), invalidate every importer's mapping (for a pinned importer that
+ * is a permanent revoke; moving VRAM out already told the dynamic
+ * importers of unpinned buffers), and wait for the fences in its dma_resv:
+ * until they signal, importers may still access the memory. Then, without
+ * a lock, wait for the importers to unmap: until they do they may still
+ * read it. Both waits are bounded, P2PGPU_REVOKE_TIMEOUT_MS each for all
+ * the BOs together, since an unbind must end; an importer that did not
+ * unmap in time broke its promise (dma_buf_attach_revocable()) or never
+ * made one, and is named in the log with what it still maps.
+ *
+ * Each dma_resv is taken without bos_lock held, so bos_lock is never
+ * ordered before a dma_resv.
  */
 static void p2pgpu_revoke_all(struct p2pgpu_device *gpu)
 {
-	unsigned int revoked = 0, pinned_in_vram = 0;
-	struct p2pgpu_bo *bo;
+	unsigned int revoked = 0, pinned_in_vram = 0, waited_ms;
+	unsigned long deadline, start;
+	struct p2pgpu_bo *bo, *tmp;
+	LIST_HEAD(bos);
+	long left;
 
-	while ((bo = p2pgpu_next_unrevoked(gpu))) {
+	p2pgpu_collect_bos(gpu, &bos);
+
+	deadline = jiffies + msecs_to_jiffies(P2PGPU_REVOKE_TIMEOUT_MS);
+	list_for_each_entry(bo, &bos, revoke_link) {
 		dma_resv_lock(bo->tbo.base.resv, NULL);
+		bo->revoked = true;
 		if (bo->tbo.pin_count && p2pgpu_bo_in_vram(bo))
 			pinned_in_vram++;
 		p2pgpu_bo_move_notify(bo);
+		left = max_t(long, (long)(deadline - jiffies), 0);
+		if (dma_resv_wait_timeout(bo->tbo.base.resv,
+					  DMA_RESV_USAGE_BOOKKEEP, false,
+					  left) <= 0)
+			drm_err(&gpu->drm,
+				"revoke: fences of a %zu-byte buffer did not signal within %u ms\n",
+				bo->tbo.base.size, P2PGPU_REVOKE_TIMEOUT_MS);
 		dma_resv_unlock(bo->tbo.base.resv);
-		drm_gem_object_put(&bo->tbo.base);
 		revoked++;
+	}
+
+	start = jiffies;
+	left = wait_event_timeout(gpu->unmap_wq,
+				  !atomic_read(&gpu->active_maps),
+				  msecs_to_jiffies(P2PGPU_REVOKE_TIMEOUT_MS));
+	waited_ms = jiffies_to_msecs(jiffies - start);
+	if (!left)
+		list_for_each_entry(bo, &bos, revoke_link)
+			p2pgpu_log_late_importers(gpu, bo, waited_ms);
+
+	list_for_each_entry_safe(bo, tmp, &bos, revoke_link) {
+		list_del(&bo->revoke_link);
+		drm_gem_object_put(&bo->tbo.base);
 	}
 	drm_info(&gpu->drm,
 		 "unbind: %u buffer(s) revoked from their importers, %u of them pinned in VRAM\n",
@@ -219,7 +279,7 @@ static void p2pgpu_pci_remove(struct pci_dev *pci)
 {
 	struct p2pgpu_device *gpu = pci_get_drvdata(pci);
 
-	/* no new ioctls or maps; CPU mappings fault to a dummy page */
+	/* no new ioctls, maps or pins; CPU mappings fault with SIGBUS */
 	drm_dev_unplug(&gpu->drm);
 	/*
 	 * The BAR's P2PDMA pages and region go with the device-managed

@@ -8,6 +8,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem_ttm_helper.h>
 #include <drm/drm_prime.h>
@@ -23,9 +24,54 @@ static void p2pgpu_gem_free(struct drm_gem_object *obj)
 	ttm_bo_fini(&gem_to_p2pgpu_bo(obj)->tbo);
 }
 
+/**
+ * p2pgpu_gem_vm_fault - &vm_operations_struct.fault for p2pgpu BOs
+ * @vmf: the fault
+ *
+ * ttm_bo_vm_fault() with one difference: once the device is unplugged, or
+ * the BO revoked, the fault is SIGBUS rather than TTM's dummy page. The
+ * memory was taken from everyone who used it; a process still touching it
+ * is told so, as a process touching a truncated file is, instead of
+ * reading zeros that look like data.
+ *
+ * Return: what TTM answers, or VM_FAULT_SIGBUS.
+ */
+static vm_fault_t p2pgpu_gem_vm_fault(struct vm_fault *vmf)
+{
+	struct ttm_buffer_object *tbo = vmf->vma->vm_private_data;
+	vm_fault_t ret;
+	int idx;
+
+	ret = ttm_bo_vm_reserve(tbo, vmf);
+	if (ret)
+		return ret;
+
+	if (to_p2pgpu_bo(tbo)->revoked ||
+	    !drm_dev_enter(tbo->base.dev, &idx)) {
+		dma_resv_unlock(tbo->base.resv);
+		return VM_FAULT_SIGBUS;
+	}
+	ret = ttm_bo_vm_fault_reserved(vmf, vmf->vma->vm_page_prot,
+				       TTM_BO_VM_NUM_PREFAULT);
+	drm_dev_exit(idx);
+	/* TTM dropped the lock itself when it asks for a retry */
+	if (ret == VM_FAULT_RETRY && !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+		return ret;
+	dma_resv_unlock(tbo->base.resv);
+	return ret;
+}
+
+const struct vm_operations_struct p2pgpu_gem_vm_ops = {
+	.fault = p2pgpu_gem_vm_fault,
+	.open = ttm_bo_vm_open,
+	.close = ttm_bo_vm_close,
+	.access = ttm_bo_vm_access,
+};
+
 static const struct drm_gem_object_funcs p2pgpu_gem_funcs = {
 	.free = p2pgpu_gem_free,
 	.export = p2pgpu_gem_prime_export,
+	.vm_ops = &p2pgpu_gem_vm_ops,
 	.mmap = drm_gem_ttm_mmap,
 	.vmap = drm_gem_ttm_vmap,
 	.vunmap = drm_gem_ttm_vunmap,
@@ -126,7 +172,8 @@ struct drm_gem_object *p2pgpu_gem_prime_import(struct drm_device *drm,
  * @data: &struct drm_p2pgpu_gem_create
  * @file: the caller
  *
- * Return: 0, -EINVAL, -E2BIG, -ENOSPC or -ENOMEM as the uapi documents.
+ * Return: 0, -EINVAL, -E2BIG, -ENOSPC or -ENOMEM as the uapi documents,
+ * -ENODEV once the device is unplugged.
  */
 int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file)
@@ -135,7 +182,7 @@ int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 	struct drm_p2pgpu_gem_create *args = data;
 	u64 size, limit, tt_size, pinned;
 	struct p2pgpu_bo *bo;
-	int ret;
+	int idx, ret;
 
 	if (args->flags || args->pad || !args->size)
 		return -EINVAL;
@@ -170,7 +217,11 @@ int p2pgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 			return -ENOSPC;
 	}
 
+	/* a revoke lists the BOs once: none may appear after it */
+	if (!drm_dev_enter(drm, &idx))
+		return -ENODEV;
 	ret = p2pgpu_bo_create(gpu, size, args->placement, &bo);
+	drm_dev_exit(idx);
 	if (ret)
 		return ret;
 
@@ -322,7 +373,8 @@ out_put:
  * Return: 0, -ENOENT, -EINVAL (bad placement, flags or pad), -EBUSY
  * (pinned elsewhere, or a fence added under the lock did not signal in
  * time), -ENOSPC, -ETIMEDOUT (its fences did not signal within
- * P2PGPU_FENCE_TIMEOUT_MS), -ERESTARTSYS (a signal).
+ * P2PGPU_FENCE_TIMEOUT_MS), -ERESTARTSYS (a signal), -ENODEV (the device
+ * was unplugged meanwhile).
  */
 int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 			     struct drm_file *file)
@@ -330,8 +382,8 @@ int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 	struct drm_p2pgpu_gem_migrate *args = data;
 	struct drm_gem_object *obj;
 	struct p2pgpu_bo *bo;
+	int idx, ret;
 	long lret;
-	int ret;
 
 	if ((args->placement != P2PGPU_PLACEMENT_VRAM &&
 	     args->placement != P2PGPU_PLACEMENT_SYSTEM) ||
@@ -357,12 +409,20 @@ int p2pgpu_gem_migrate_ioctl(struct drm_device *drm, void *data,
 		goto out_put;
 	}
 
+	/* an unplugged device moves nothing, into its BAR least of all */
+	if (!drm_dev_enter(drm, &idx)) {
+		ret = -ENODEV;
+		goto out_put;
+	}
 	ret = dma_resv_lock_interruptible(obj->resv, NULL);
 	if (ret)
-		goto out_put;
-	ret = p2pgpu_bo_validate(bo, args->placement, true);
+		goto exit_dev;
+	ret = bo->revoked ? -ENODEV :
+	      p2pgpu_bo_validate(bo, args->placement, true);
 	dma_resv_unlock(obj->resv);
 
+exit_dev:
+	drm_dev_exit(idx);
 out_put:
 	drm_gem_object_put(obj);
 	return ret;

@@ -36,6 +36,7 @@ static const char * const p2pgpu_reasons[] = {
 	[P2PGPU_REASON_PINNED_IN_SYSTEM] = "pinned-in-system",
 	[P2PGPU_REASON_SYSTEM_PLACEMENT] = "system-placement",
 	[P2PGPU_REASON_MAP_REFUSED] = "map-refused",
+	[P2PGPU_REASON_NOT_REVOCABLE] = "not-revocable",
 };
 
 /**

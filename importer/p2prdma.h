@@ -102,6 +102,9 @@ struct p2prdma_file {
  * @table_cap: entries @pages has room for.
  * @is_dmabuf: region of a dma-buf.
  * @pinned: dma-buf pinned at registration; move_notify must not come.
+ * @revoked: the exporter revoked a pinned region (invalidate_mappings on a
+ * pinned attachment is for good): mapping and pin are dropped, transfers
+ * fail with -ENODEV until it is deregistered.
  * @mapped: @pages is valid.
  * @invalidated: move_notify seen and not re-mapped since.
  * @bus_addr: the mapping holds PCI bus addresses.
@@ -136,6 +139,7 @@ struct p2prdma_mr {
 	unsigned long table_cap;
 	bool is_dmabuf;
 	bool pinned;
+	bool revoked;
 	bool mapped;
 	bool invalidated;
 	bool bus_addr;

@@ -35,24 +35,28 @@ static void p2prdma_dmabuf_unmap(struct p2prdma_mr *mr)
  * p2prdma_move_notify() - the exporter is about to move or revoke the buffer
  * @attach: our attachment; importer_priv is the region.
  *
- * Called with the reservation lock held. Drops the mapping; the next
- * transfer chunk maps again. No DMA of ours can be in flight into the old
- * location: every transfer chunk holds this same reservation lock from
- * before it looks up the address until its DMA has completed, so the
- * exporter cannot get here in between.
+ * Called with the reservation lock held. Drops the mapping before it
+ * returns, so an exporter that waits for its importers to unmap (the revoke
+ * contract of dma_buf_attach_revocable(), vfio-pci's 1 s bound) never
+ * waits for us. The DMA engine is already quiet for this region: every
+ * transfer chunk holds this same reservation lock from before it looks up
+ * the address until its DMA has completed, or, for a DMA that outlived its
+ * deadline, until bus mastering is off (p2prdma_engine_dma()), so the
+ * exporter cannot get here with a DMA of ours in flight into the old
+ * location, and none can start once the mapping is gone.
  *
- * One callback serves both modes. For a dynamic region it means the buffer
- * moves and the next transfer re-maps wherever it went. A pinned buffer does
- * not move, so an exporter calls this on a pinned attachment only to take
- * the memory away for good: its device is being unbound and the BAR goes
- * with it (vfio-pci's dma-buf revoke has the same meaning). Keeping that
- * mapping would leave our DMA aimed at a BAR that is no longer the
- * exporter's, and its addresses to be unmapped after the BAR's pages are
- * gone; the next transfer asks the exporter to map again and gets its
- * answer (-ENODEV from an unplugged device).
+ * For a dynamic region it means the buffer moves and the next transfer
+ * re-maps wherever it went (or gets the exporter's -ENODEV once it was
+ * revoked). A pinned buffer does not move, so for a pinned region it means
+ * the memory is taken away for good (the exporting device is unbound,
+ * vfio-pci's memory decode goes off): as ib_umem_dmabuf's "pinned but
+ * revocable" regions do (irdma, erdma), the region unmaps and unpins here
+ * and is revoked: its transfers fail with -ENODEV until it is deregistered,
+ * without asking the exporter again.
  *
- * Nothing mapped, nothing to drop: before the first use, and while our own
- * map or pin makes the exporter move the buffer (staging).
+ * A dynamic region with nothing mapped has nothing to drop: before the
+ * first use, and while our own map or pin makes the exporter move the
+ * buffer (staging).
  */
 static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 {
@@ -60,15 +64,25 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
+	if (mr->pinned) {
+		/* still registering: the pin and map below are not done yet */
+		if (mr->revoked || !mr->sgt)
+			return;
+		mr->invalidate_count++;
+		p2prdma_dmabuf_unmap(mr);
+		dma_buf_unpin(mr->attach);
+		mr->revoked = true;
+		mr->invalidated = true;
+		dev_info(p2prdma_dma_dev(mr->nic),
+			 "pinned region %u revoked by its exporter: transfers on it fail with -ENODEV until it is deregistered\n",
+			 mr->handle);
+		return;
+	}
 	if (!mr->sgt)
 		return;
 	mr->invalidate_count++;
 	p2prdma_dmabuf_unmap(mr);
 	mr->invalidated = true;
-	if (mr->pinned)
-		dev_dbg(p2prdma_dma_dev(mr->nic),
-			"pinned region %u revoked by its exporter\n",
-			mr->handle);
 }
 
 static const struct dma_buf_attach_ops p2prdma_importer_ops = {
@@ -137,12 +151,14 @@ static int p2prdma_dmabuf_wait(struct p2prdma_mr *mr)
  * location) are not waited for here, under the lock: the transfer checks
  * them with every other fence it waits for (p2prdma_side()).
  *
- * Return: 0 when @mr->pages is valid.
+ * Return: 0 when @mr->pages is valid, -ENODEV for a revoked region.
  */
 int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr)
 {
 	dma_resv_assert_held(mr->dmabuf->resv);
 
+	if (mr->revoked)
+		return -ENODEV;
 	if (mr->sgt)
 		return 0;
 	return p2prdma_dmabuf_map(mr);
@@ -281,7 +297,9 @@ int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 unpin_buf:
 	dma_resv_lock(dmabuf->resv, NULL);
 	p2prdma_dmabuf_unmap(mr);
-	dma_buf_unpin(mr->attach);
+	/* a revoke since the pin dropped it already */
+	if (!mr->revoked)
+		dma_buf_unpin(mr->attach);
 	dma_resv_unlock(dmabuf->resv);
 detach_buf:
 	dma_buf_detach(dmabuf, mr->attach);
@@ -303,7 +321,8 @@ void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr)
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	p2prdma_dmabuf_unmap(mr);
-	if (mr->pinned)
+	/* a revoke dropped the pin already */
+	if (mr->pinned && !mr->revoked)
 		dma_buf_unpin(mr->attach);
 	dma_resv_unlock(dmabuf->resv);
 	dma_buf_detach(dmabuf, mr->attach);

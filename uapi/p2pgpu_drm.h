@@ -52,6 +52,12 @@ extern "C" {
  * %P2PGPU_REASON_SYSTEM_PLACEMENT: the buffer was created system-only.
  * %P2PGPU_REASON_MAP_REFUSED: p2p looked possible but the DMA API refused to
  * map the BAR for the importer (-EREMOTEIO).
+ * %P2PGPU_REASON_NOT_REVOCABLE: the importer could reach the BAR but cannot
+ * be revoked (kernels with dma_buf_attach_revocable(), 7.1 and later: it
+ * has no invalidate_mappings callback, so it promises no unmap in bounded
+ * time). VRAM is never pinned for such an importer, since an unbind could
+ * not take the BAR back from it: it is staged in system memory instead of
+ * refused, as any other importer that cannot use VRAM is.
  */
 #define P2PGPU_REASON_NONE		0
 #define P2PGPU_REASON_IMPORTER_NO_P2P	1
@@ -63,6 +69,7 @@ extern "C" {
 #define P2PGPU_REASON_PINNED_IN_SYSTEM	7
 #define P2PGPU_REASON_SYSTEM_PLACEMENT	8
 #define P2PGPU_REASON_MAP_REFUSED	9
+#define P2PGPU_REASON_NOT_REVOCABLE	10
 
 #define DRM_P2PGPU_GEM_CREATE		0x00
 #define DRM_P2PGPU_GEM_MMAP_OFFSET	0x01

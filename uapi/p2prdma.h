@@ -38,8 +38,13 @@
  * The attachment is dynamic and peer-to-peer capable; it is mapped on first
  * use. With %P2PRDMA_REG_PINNED, or when the exporter is not dynamic, the
  * buffer is pinned and mapped at registration and never moves; the only
- * move_notify it can get is its exporter's revoke (the exporting device is
- * unbound), after which transfers on it fail with -ENODEV.
+ * move_notify (invalidate_mappings) it can get is its exporter's revoke
+ * (the exporting device is unbound, vfio-pci's memory decode goes off).
+ * Such a region is "pinned but revocable", as rdma-core's pinned dma-buf
+ * MRs on irdma and erdma: the revoke is for good; the driver unmaps and
+ * unpins the buffer inside the exporter's callback, with no DMA of its own
+ * in flight into it, and every later transfer on the region fails with
+ * -ENODEV until the region is deregistered.
  *
  * A pinned region that the exporter places in system memory counts against
  * the caller's RLIMIT_MEMLOCK, as user memory does (CAP_IPC_LOCK exempts).
@@ -186,9 +191,10 @@ struct p2prdma_query_mr {
  * above the maximum, or the destination lacks write access; -EOVERFLOW offset + length overflows;
  * -ERANGE past a region's end; -ETIMEDOUT the device did not finish in
  * time, or a side's fences did not signal in time; -ENODEV the exporter
- * revoked the buffer; -EINTR a signal arrived (the transfer may be partly
- * done); -EIO the device is still busy with a DMA that outlived an earlier
- * transfer.
+ * revoked the buffer (a pinned region stays revoked until deregistered; a
+ * dynamic one asks the exporter again at its next transfer); -EINTR a
+ * signal arrived (the transfer may be partly done); -EIO the device is
+ * still busy with a DMA that outlived an earlier transfer.
  */
 struct p2prdma_transfer {
 	__u32 dst_handle;

@@ -5,7 +5,13 @@
  * question for a real PCI peer. Driven from userspace through
  * <debugfs>/p2p_test_importer/ctl: write a command, read its result.
  *
- *   attach <dma-buf fd> <allow_peer2peer 0|1>  -> "ret 0 slot N peer2peer P"
+ *   attach <dma-buf fd> <allow_peer2peer 0|1> [mode]
+ *                   -> "ret 0 slot N peer2peer P"; mode 0 (the default)
+ *                   unmaps on move_notify, as an importer must; mode 1
+ *                   ("stuck") counts move_notify and keeps its mapping, an
+ *                   importer that breaks the revoke contract until told to
+ *                   "unmap"; mode 2 ("not revocable") has no
+ *                   invalidate_mappings at all (7.1+ only, else -EOPNOTSUPP)
  *   map <slot>      map under the dma_resv (re-map if mapped)
  *   unmap <slot>
  *   pin <slot> / unpin <slot>
@@ -49,6 +55,7 @@
  * @move_notify: move_notify calls, protected by the dma_resv.
  * @maps: successful maps, protected by the dma_resv.
  * @pins: pins held.
+ * @stuck: keeps its mapping on move_notify (mode 1).
  */
 struct ti_slot {
 	struct dma_buf_attachment *attach;
@@ -57,7 +64,12 @@ struct ti_slot {
 	unsigned int move_notify;
 	unsigned int maps;
 	unsigned int pins;
+	bool stuck;
 };
+
+#define TI_MODE_UNMAPS		0
+#define TI_MODE_STUCK		1
+#define TI_MODE_NOT_REVOCABLE	2
 
 static struct pci_dev *ti_pdev;
 static struct dentry *ti_dir;
@@ -81,7 +93,9 @@ static void ti_move_notify(struct dma_buf_attachment *attach)
 	struct ti_slot *slot = attach->importer_priv;
 
 	slot->move_notify++;
-	ti_unmap_locked(slot);
+	/* a broken importer: the exporter's revoke has to wait it out */
+	if (!slot->stuck)
+		ti_unmap_locked(slot);
 }
 
 static const struct dma_buf_attach_ops ti_ops_p2p = {
@@ -94,6 +108,13 @@ static const struct dma_buf_attach_ops ti_ops_no_p2p = {
 	.invalidate_mappings = ti_move_notify,
 };
 
+#ifdef P2PBUF_HAVE_DMA_BUF_ATTACH_REVOCABLE
+/* an importer without invalidate_mappings cannot be revoked (7.1+) */
+static const struct dma_buf_attach_ops ti_ops_not_revocable = {
+	.allow_peer2peer = true,
+};
+#endif
+
 static struct ti_slot *ti_slot_get(unsigned int id)
 {
 	if (id >= TI_SLOTS || !ti_slots[id].attach)
@@ -101,11 +122,31 @@ static struct ti_slot *ti_slot_get(unsigned int id)
 	return &ti_slots[id];
 }
 
-static int ti_attach(int fd, int p2p)
+static int ti_attach(int fd, int p2p, int mode)
 {
+	const struct dma_buf_attach_ops *ops;
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
 	unsigned int id;
+
+	switch (mode) {
+	case TI_MODE_UNMAPS:
+	case TI_MODE_STUCK:
+		ops = p2p ? &ti_ops_p2p : &ti_ops_no_p2p;
+		break;
+	case TI_MODE_NOT_REVOCABLE:
+#ifdef P2PBUF_HAVE_DMA_BUF_ATTACH_REVOCABLE
+		if (!p2p)
+			return -EOPNOTSUPP;
+		ops = &ti_ops_not_revocable;
+		break;
+#else
+		/* before 7.1 a dynamic importer had to have move_notify */
+		return -EOPNOTSUPP;
+#endif
+	default:
+		return -EINVAL;
+	}
 
 	for (id = 0; id < TI_SLOTS; id++)
 		if (!ti_slots[id].attach)
@@ -118,8 +159,8 @@ static int ti_attach(int fd, int p2p)
 		return PTR_ERR(dmabuf);
 
 	memset(&ti_slots[id], 0, sizeof(ti_slots[id]));
-	attach = dma_buf_dynamic_attach(dmabuf, &ti_pdev->dev,
-					p2p ? &ti_ops_p2p : &ti_ops_no_p2p,
+	ti_slots[id].stuck = mode == TI_MODE_STUCK;
+	attach = dma_buf_dynamic_attach(dmabuf, &ti_pdev->dev, ops,
 					&ti_slots[id]);
 	if (IS_ERR(attach)) {
 		dma_buf_put(dmabuf);
@@ -250,14 +291,14 @@ static void ti_detach(struct ti_slot *slot)
 static int ti_command(char *cmd)
 {
 	struct ti_slot *slot;
+	int a = -1, b = -1, c = 0, ret;
 	char verb[16];
-	int a = -1, b = -1, ret;
 
-	if (sscanf(cmd, "%15s %d %d", verb, &a, &b) < 2)
+	if (sscanf(cmd, "%15s %d %d %d", verb, &a, &b, &c) < 2)
 		return -EINVAL;
 
 	if (!strcmp(verb, "attach"))
-		return b < 0 ? -EINVAL : ti_attach(a, b);
+		return b < 0 ? -EINVAL : ti_attach(a, b, c);
 
 	slot = ti_slot_get(a);
 	if (!slot)
