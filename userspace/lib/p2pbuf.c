@@ -140,6 +140,7 @@ P2PBUF_EXPORT const char *p2pbuf_reason_str(uint32_t reason)
 	case P2PGPU_REASON_PINNED_IN_SYSTEM: return "pinned-in-system";
 	case P2PGPU_REASON_SYSTEM_PLACEMENT: return "system-placement";
 	case P2PGPU_REASON_MAP_REFUSED: return "map-refused";
+	case P2PGPU_REASON_NOT_REVOCABLE: return "not-revocable";
 	default: return "unknown";
 	}
 }
@@ -211,6 +212,14 @@ P2PBUF_EXPORT const char *p2pbuf_reason_explain(uint32_t reason)
 		       "IOMMU setup that cannot translate peer addresses. Fix: "
 		       "check dmesg for DMAR/IOMMU messages; try iommu=pt or "
 		       "putting both devices behind one switch.";
+	case P2PGPU_REASON_NOT_REVOCABLE:
+		return "the importer could reach the BAR, but its driver cannot "
+		       "be revoked (no invalidate_mappings callback, kernel "
+		       "7.1 and later): VRAM is never pinned for it, because an "
+		       "unbind or reset could not take the BAR back. Fix: use "
+		       "an importer with invalidate_mappings (dynamic or pinned "
+		       "but revocable, as p2prdma, irdma, erdma); staging "
+		       "through system memory is the only path otherwise.";
 	default:
 		return "unknown reason code: this tool is older than the "
 		       "p2pgpu driver; update libp2pbuf/p2pctl.";

@@ -566,6 +566,9 @@ static bool pair_p2p(const struct pair *p)
  * The matrix's short codes, `nvidia-smi topo -m` style, so that a cell
  * stays 5 columns wide however many devices there are.
  */
+/* the highest P2PGPU_REASON_* this p2pctl knows */
+#define REASON_LAST	P2PGPU_REASON_NOT_REVOCABLE
+
 static const struct code {
 	const char *code, *legend;
 } codes[] = {
@@ -580,12 +583,13 @@ static const struct code {
 	[2 + P2PGPU_REASON_PINNED_IN_SYSTEM] = { "PIN", "staged: pinned in system memory by another importer" },
 	[2 + P2PGPU_REASON_SYSTEM_PLACEMENT] = { "SYS", "staged: the buffer is in system memory" },
 	[2 + P2PGPU_REASON_MAP_REFUSED] = { "MAPR", "staged: the DMA API refused to map the BAR" },
-	[2 + P2PGPU_REASON_MAP_REFUSED + 1] = { "STG", "staged for a reason this p2pctl does not know" },
-	[2 + P2PGPU_REASON_MAP_REFUSED + 2] = { "ERR", "the probe failed (the step and error are below)" },
+	[2 + P2PGPU_REASON_NOT_REVOCABLE] = { "NREV", "staged: the importer cannot be revoked" },
+	[2 + REASON_LAST + 1] = { "STG", "staged for a reason this p2pctl does not know" },
+	[2 + REASON_LAST + 2] = { "ERR", "the probe failed (the step and error are below)" },
 };
 
-#define CODE_UNKNOWN	(2 + P2PGPU_REASON_MAP_REFUSED + 1)
-#define CODE_ERR	(2 + P2PGPU_REASON_MAP_REFUSED + 2)
+#define CODE_UNKNOWN	(2 + REASON_LAST + 1)
+#define CODE_ERR	(2 + REASON_LAST + 2)
 
 static int code_of(const struct pair *p)
 {
@@ -594,7 +598,7 @@ static int code_of(const struct pair *p)
 	if (pair_p2p(p))
 		return p->r.att_flags & P2PGPU_ATTACH_BUS_ADDR ? 0 : 1;
 	if (p->r.reason >= P2PGPU_REASON_IMPORTER_NO_P2P &&
-	    p->r.reason <= P2PGPU_REASON_MAP_REFUSED)
+	    p->r.reason <= REASON_LAST)
 		return 2 + (int)p->r.reason;
 	return CODE_UNKNOWN;
 }
@@ -823,12 +827,12 @@ static int parse_reason(const char *s, uint32_t *r)
 	if (*s >= '0' && *s <= '9') {
 		errno = 0;
 		v = strtoul(s, &end, 10);
-		if (errno || *end || v > P2PGPU_REASON_MAP_REFUSED)
+		if (errno || *end || v > REASON_LAST)
 			return -1;
 		*r = (uint32_t)v;
 		return 0;
 	}
-	for (i = 0; i <= P2PGPU_REASON_MAP_REFUSED; i++) {
+	for (i = 0; i <= REASON_LAST; i++) {
 		const char *n = p2pbuf_reason_str(i);
 		char alt[64];
 		size_t k;
@@ -896,12 +900,12 @@ static int cmd_explain(int argc, char **argv)
 		return EX_OK;
 	}
 	if (o.reason || o.all) {
-		uint32_t r = 0, lo = 0, hi = P2PGPU_REASON_MAP_REFUSED;
+		uint32_t r = 0, lo = 0, hi = REASON_LAST;
 
 		if (o.reason) {
 			if (parse_reason(o.reason, &r)) {
 				usage_err("explain", "--reason: '%s' is not a reason code (0 to %d, or a name: `p2pctl explain --all` lists them)",
-					  o.reason, P2PGPU_REASON_MAP_REFUSED);
+					  o.reason, REASON_LAST);
 				return EX_USAGE;
 			}
 			lo = hi = r;

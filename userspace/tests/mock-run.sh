@@ -52,7 +52,7 @@ has out 'P2P!' "topology marks the pair whose data did not verify"
 check 3 "devices without devices" "$CTL" devices
 check 2 "bad option" "$CTL" topology --bogus
 check 0 "explain --all --json" "$CTL" explain --all --json
-json 'assert len(d)==10 and all(len(r["explanation"])>40 for r in d)'
+json 'assert len(d)==11 and all(len(r["explanation"])>40 for r in d)'
 
 # --- sizes: one parser for share and bench ---------------------------------
 check 0 "share --size 1G (G suffix, as bench takes)" run share --size 1G --json

@@ -78,7 +78,7 @@ static void test_text(void)
 		CHECK(!strstr(p2pbuf_strerror(-e), "Unknown error"));
 	CHECK(strstr(p2pbuf_strerror(-524), "not supported"));
 	CHECK(strstr(p2pbuf_strerror(EOPNOTSUPP), "not supported"));
-	for (r = 0; r <= P2PGPU_REASON_MAP_REFUSED; r++) {
+	for (r = 0; r <= P2PGPU_REASON_NOT_REVOCABLE; r++) {
 		CHECK(strcmp(p2pbuf_reason_str(r), "unknown"));
 		CHECK(strcmp(p2pbuf_reason_explain(r), p2pbuf_reason_explain(999)));
 	}
