@@ -29,6 +29,7 @@
 #define MAX_LINES	4096
 
 static int gpu = -1, nic = -1, pg;
+static bool move_notify;	/* else the dma-buf core pins at map */
 static struct landing land;
 static char *lines[MAX_LINES];
 static int nlines;
@@ -194,6 +195,12 @@ igt_main
 			      P2P_NIC_PATH, strerror(errno));
 		landing_init(&land);
 		tracefs_require();
+		{
+			struct drm_p2pgpu_device_query dq = {};
+
+			igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &dq), 0);
+			move_notify = dq.caps & P2PGPU_CAP_MOVE_NOTIFY;
+		}
 	}
 
 	igt_describe("every event of both drivers is listed in tracefs");
@@ -219,7 +226,7 @@ igt_main
 	igt_subtest("attach-migrate-transfer") {
 		uint64_t off, addr1, addr2;
 		char bo_s[32], mr_s[16], a1[32], a2[32];
-		int buf, at, m1, mv, inv, rinv, m2;
+		int buf, at, m1, mv, inv, rinv, m2, ret;
 		uint32_t bo, mr, target;
 		bool p2p1, p2p2;
 
@@ -231,7 +238,12 @@ igt_main
 		p2p1 = nic_write(mr, "first transfer", &addr1);
 		/* away from where it is: p2p buffers leave VRAM, staged ones come back */
 		target = p2p1 ? P2PGPU_PLACEMENT_SYSTEM : P2PGPU_PLACEMENT_VRAM;
-		igt_assert_eq(__p2pgpu_migrate(gpu, bo, target), 0);
+		ret = __p2pgpu_migrate(gpu, bo, target);
+		/* without move_notify the core pinned the buffer at our map */
+		igt_assert_f(move_notify ? ret == 0 : ret != 0,
+			     "GEM_MIGRATE: %s (the kernel %s move_notify)\n",
+			     ret ? strerror(errno) : "moved",
+			     move_notify ? "has" : "lacks");
 		p2p2 = nic_write(mr, "after the migration", &addr2);
 		trace_stop();
 		igt_assert_f(p2p1 == obs_expect_p2p(land.expect) && !p2p2,
@@ -272,6 +284,17 @@ igt_main
 			     mr_s, land.nic.bdf, p2p1 ? "peer" : "system", a1,
 			     m1 >= 0 ? lines[m1] : "none");
 
+		for (int i = m1; i < nlines; i++)
+			igt_info("  %s\n", lines[i]);
+		if (!move_notify) {
+			/* pinned since the map: nothing moved, nothing to tell */
+			trace_assert(find(m1, "p2pgpu_move", "bo", bo_s) < 0 &&
+				     count("p2prdma_invalidate", "mr", mr_s) == 0 &&
+				     find(m1 + 1, "p2prdma_map", "mr", mr_s) < 0 &&
+				     addr2 == addr1,
+				     "no move_notify: the buffer was pinned at the first map, yet it moved, was invalidated or re-mapped\n");
+			goto done;
+		}
 		/* the migration: a move of this bo, its importers told */
 		mv = find(m1, "p2pgpu_move", "bo", bo_s);
 		if (!p2p1) {
@@ -303,7 +326,7 @@ igt_main
 		trace_assert(count("p2prdma_revoke", "mr", mr_s) == 0 &&
 			     count("p2prdma_refuse", "mr", mr_s) == 0,
 			     "a dynamic, non-strict region got a revoke or refusal event\n");
-
+done:
 		igt_assert_eq(__p2p_dereg(nic, mr), 0);
 		close(buf);
 		p2pgpu_gem_close(gpu, bo);
