@@ -259,7 +259,7 @@ struct p2prdma_device_info {
  * @offset: [out] as asked.
  * @length: [out] as asked.
  * @exporter: [out] NUL-terminated name of the exporter (its dma-buf's
- * exp_name, e.g. "p2pgpu").
+ * exp_name: "drm" for a DRM PRIME export such as p2pgpu's).
  *
  * Strictness is the importer's policy, so the importer keeps the record:
  * the exporter saw an ordinary attachment come and go. Overwritten by each

@@ -81,9 +81,28 @@ static inline void landing_pattern(uint8_t *p, size_t n)
 	obs_fill(p, n, seed++);
 }
 
+/* the dma-buf's exporter name as the dma-buf core shows it (fdinfo exp_name) */
+static inline void landing_exp_name(int fd, char *out, size_t n)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	igt_assert_f(f, "%s: %s\n", path, strerror(errno));
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "exp_name: %63s", out) == 1)
+			break;
+	fclose(f);
+	igt_assert_f(out[0], "%s has no exp_name: not a dma-buf\n", path);
+	(void)n;
+}
+
 /*
  * The NIC just wrote the @len bytes of @pat into a VRAM buffer (its last
- * DMA, read from its registers, must be that write): returns true when
+ * DMA, read from its registers, must end that write: the engine moves it
+ * in chunks, the last one ends where the write ends): returns true when
  * they went peer-to-peer into the BAR, false when staged, and fails when
  * the hardware contradicts itself (an address in the BAR without the bytes
  * there, or the bytes in the BAR for an address outside it). @what names
@@ -103,15 +122,19 @@ static inline bool landing_p2p(const struct landing *l, const char *what,
 	igt_assert_f(d.cmd & OBS_EDU_CMD_TO_RAM,
 		     "%s: the NIC's last DMA (CMD %#" PRIx64 ") was not a write to memory\n",
 		     what, d.cmd);
-	*addr = obs_dma_addr(&d);
-	where = obs_classify(l->nic.bdf, &l->gpu, 1, *addr, d.count, &gi,
-			     &phys);
+	igt_assert_f(d.count && d.count <= len,
+		     "%s: the NIC's last DMA was %#" PRIx64 " bytes, not the end of a %zu-byte write\n",
+		     what, d.count, len);
+	/* where the write started: the buffer is contiguous within a page */
+	*addr = obs_dma_addr(&d) + d.count - len;
+	where = obs_classify(l->nic.bdf, &l->gpu, 1, *addr, len, &gi, &phys);
 	bar = obs_bar_snapshot(&l->gpu);
 	igt_assert_f(bar, "no memory for a copy of the BAR\n");
 	n = obs_find(bar, l->gpu.bar_len, pat, len, &at, 1);
 	free(bar);
-	igt_info("%s: NIC programmed with %#" PRIx64 " (%s, physical %#" PRIx64 "); the pattern is in BAR2 %d time(s)\n",
-		 what, *addr, obs_where_str(where), phys, n);
+	igt_info("%s: NIC's write started at %#" PRIx64 " (%s, physical %#" PRIx64 "; last chunk %#" PRIx64 " bytes at %#" PRIx64 "); the pattern is in BAR2 %d time(s)\n",
+		 what, *addr, obs_where_str(where), phys, d.count,
+		 obs_dma_addr(&d), n);
 
 	switch (where) {
 	case OBS_WHERE_BAR:

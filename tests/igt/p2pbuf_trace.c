@@ -332,16 +332,17 @@ done:
 		p2pgpu_gem_close(gpu, bo);
 	}
 
-	igt_describe("a strict registration: p2prdma_refuse (exporter p2pgpu) and a staged p2pgpu_attach where it is refused, neither where it is granted");
+	igt_describe("a strict registration: p2prdma_refuse (the dma-buf's exporter name) and a staged p2pgpu_attach where it is refused, neither where it is granted");
 	igt_subtest("strict-refusal") {
 		bool p2p = obs_expect_p2p(land.expect);
-		char bo_s[32];
+		char bo_s[32], exp_name[64];
 		uint32_t bo, mr = 0;
 		int buf, ret, at, rf;
 
 		bo = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_VRAM);
 		snprintf(bo_s, sizeof(bo_s), "%#" PRIx64, mmap_offset(bo));
 		buf = p2pgpu_export(gpu, bo);
+		landing_exp_name(buf, exp_name, sizeof(exp_name));
 		trace_start();
 		ret = __p2p_reg_dmabuf(nic, buf, 0, pg, P2PRDMA_REG_REQUIRE_P2P, &mr);
 		trace_stop();
@@ -357,11 +358,11 @@ done:
 		if (p2p)
 			trace_assert(rf < 0, "granted, yet p2prdma_refuse: %s\n", lines[rf]);
 		else
-			trace_assert(rf > at && field_is(lines[rf], "exporter", "p2pgpu") &&
+			trace_assert(rf > at && field_is(lines[rf], "exporter", exp_name) &&
 				     (field_is(lines[rf], "stage", "attach") ||
 				      field_is(lines[rf], "stage", "map")),
-				     "refused: expected p2prdma_refuse dev=%s exporter=p2pgpu stage=attach|map after the attach, seen: %s\n",
-				     land.nic.bdf, rf >= 0 ? lines[rf] : "none");
+				     "refused: expected p2prdma_refuse dev=%s exporter=%s stage=attach|map after the attach, seen: %s\n",
+				     land.nic.bdf, exp_name, rf >= 0 ? lines[rf] : "none");
 		if (!ret)
 			igt_assert_eq(__p2p_dereg(nic, mr), 0);
 		close(buf);

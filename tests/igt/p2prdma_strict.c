@@ -68,12 +68,14 @@ static void strict_register(uint32_t flags)
 	struct p2pbuf_counts_pair { struct p2p_counts before, after; } c;
 	struct p2prdma_refusal r;
 	uint32_t bo, mr = 0, placement, natt;
+	char exp_name[64];
 	struct stat sb;
 	int buf, ret;
 
 	bo = p2pgpu_create(gpu, pg, P2PGPU_PLACEMENT_VRAM);
 	buf = p2pgpu_export(gpu, bo);
 	igt_assert_eq(fstat(buf, &sb), 0);
+	landing_exp_name(buf, exp_name, sizeof(exp_name));
 	p2p_counts(&c.before);
 
 	ret = __p2p_reg_dmabuf(nic, buf, 0, pg,
@@ -123,11 +125,11 @@ static void strict_register(uint32_t flags)
 			 (unsigned long long)r.length);
 		igt_assert_f((r.stage == P2PRDMA_REFUSED_ATTACH ||
 			      r.stage == P2PRDMA_REFUSED_MAP) &&
-			     r.error == EREMOTEIO && !strcmp(r.exporter, "p2pgpu") &&
+			     r.error == EREMOTEIO && !strcmp(r.exporter, exp_name) &&
 			     r.dmabuf_ino == (uint64_t)sb.st_ino &&
 			     r.offset == 0 && r.length == (uint64_t)pg,
-			     "QUERY_REFUSAL does not describe the refusal: expected stage attach/map, EREMOTEIO, exporter p2pgpu, inode %llu, 0+%d\n",
-			     (unsigned long long)sb.st_ino, pg);
+			     "QUERY_REFUSAL does not describe the refusal: expected stage attach/map, EREMOTEIO, exporter %s (fdinfo), inode %llu, 0+%d\n",
+			     exp_name, (unsigned long long)sb.st_ino, pg);
 		/* the refusal was right: without strictness the path is staged */
 		mr = p2p_reg_dmabuf(nic, buf, 0, pg, flags);
 		igt_assert_f(!write_and_observe(mr, "the same buffer, not strict"),

@@ -344,7 +344,7 @@ struct p2pbuf_refusal {
 	uint64_t dmabuf_ino;	/* st_ino of the dma-buf (fstat() on its fd) */
 	uint64_t offset;	/* the range asked for */
 	uint64_t length;
-	char exporter[32];	/* the dma-buf's exporter, "p2pgpu" */
+	char exporter[32];	/* its exp_name ("drm": a PRIME export) */
 };
 
 /**
