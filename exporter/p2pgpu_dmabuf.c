@@ -25,6 +25,7 @@
 #include <drm/ttm/ttm_tt.h>
 
 #include "p2pgpu.h"
+#include "p2pgpu_trace.h"
 
 static const struct dma_buf_ops p2pgpu_range_dmabuf_ops;
 
@@ -105,6 +106,7 @@ static int p2pgpu_dma_buf_attach(struct dma_buf *dmabuf,
 	}
 	if (rec->decision != P2PGPU_MAPPING_P2P)
 		attach->peer2peer = false;
+	trace_p2pgpu_attach(bo, rec);
 
 	attach->priv = rec;
 	dma_resv_lock(dmabuf->resv, NULL);
@@ -399,6 +401,7 @@ mapped:
 		rec->flags &= ~P2PGPU_ATTACH_BUS_ADDR;
 	rec->map_count++;
 	rec->active_maps++;
+	trace_p2pgpu_map(bo, rec, sgt);
 	return sgt;
 }
 

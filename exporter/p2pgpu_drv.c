@@ -21,6 +21,7 @@
 #include <drm/drm_print.h>
 
 #include "p2pgpu.h"
+#include "p2pgpu_trace.h"
 
 bool p2pgpu_param_p2p = true;
 module_param_named(p2p, p2pgpu_param_p2p, bool, 0644);
@@ -245,6 +246,8 @@ static void p2pgpu_revoke_all(struct p2pgpu_device *gpu)
 		bo->revoked = true;
 		if (bo->tbo.pin_count && p2pgpu_bo_in_vram(bo))
 			pinned_in_vram++;
+		/* for an importer that pinned it, this is the revoke */
+		trace_p2pgpu_revoke(bo);
 		p2pgpu_bo_move_notify(bo);
 		left = max_t(long, (long)(deadline - jiffies), 0);
 		if (dma_resv_wait_timeout(bo->tbo.base.resv,

@@ -22,6 +22,7 @@
 #include <drm/ttm/ttm_tt.h>
 
 #include "p2pgpu.h"
+#include "p2pgpu_trace.h"
 
 static unsigned int vram_pin_limit_mb;
 module_param(vram_pin_limit_mb, uint, 0644);
@@ -148,6 +149,8 @@ void p2pgpu_bo_move_notify(struct p2pgpu_bo *bo)
 	list_for_each_entry(map, &bo->staged_maps, link)
 		map->stale = true;
 
+	if (bo->dmabuf || !list_empty(&bo->ranges))
+		trace_p2pgpu_invalidate(bo);
 	if (bo->dmabuf)
 		dma_buf_invalidate_mappings(bo->dmabuf);
 	list_for_each_entry(range, &bo->ranges, link)
@@ -504,6 +507,7 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 {
 	struct p2pgpu_bo *bo = to_p2pgpu_bo(tbo);
 	struct ttm_resource *old_mem = tbo->resource;
+	u32 from;
 	bool created;
 	int ret;
 
@@ -536,8 +540,10 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 	 */
 	p2pgpu_bo_move_notify(bo);
 
+	from = old_mem->mem_type;
 	if (!p2pgpu_mem_is_vram(old_mem) && !p2pgpu_mem_is_vram(new_mem)) {
 		/* TT <-> SYSTEM keeps the same pages */
+		trace_p2pgpu_move(bo, from, new_mem->mem_type, evict);
 		ttm_bo_move_null(tbo, new_mem);
 		return 0;
 	}
@@ -555,8 +561,10 @@ static int p2pgpu_bo_move(struct ttm_buffer_object *tbo, bool evict,
 	ret = p2pgpu_bo_move_copy(tbo, ctx, new_mem);
 	if (ret)
 		return ret;
-	if (!created)
+	if (!created) {
 		bo->move_count++;
+		trace_p2pgpu_move(bo, from, tbo->resource->mem_type, evict);
+	}
 	return 0;
 }
 

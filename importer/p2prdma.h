@@ -75,6 +75,7 @@ struct p2prdma_nic {
  * @lock: protects @regions, the regions' lifetime and @dead.
  * @regions: handle -> struct p2prdma_mr.
  * @dead: the device was removed; regions are gone.
+ * @refusal: the last strict registration refused (QUERY_REFUSAL).
  */
 struct p2prdma_file {
 	struct p2prdma_nic *nic;
@@ -83,6 +84,7 @@ struct p2prdma_file {
 	struct mutex lock;
 	struct xarray regions;
 	bool dead;
+	struct p2prdma_refusal refusal;
 };
 
 /**
@@ -105,6 +107,7 @@ struct p2prdma_file {
  * @revoked: the exporter revoked a pinned region (invalidate_mappings on a
  * pinned attachment is for good): mapping and pin are dropped, transfers
  * fail with -ENODEV until it is deregistered.
+ * @strict: registered with P2PRDMA_REG_REQUIRE_P2P: never staged.
  * @mapped: @pages is valid.
  * @invalidated: move_notify seen and not re-mapped since.
  * @bus_addr: the mapping holds PCI bus addresses.
@@ -140,6 +143,7 @@ struct p2prdma_mr {
 	bool is_dmabuf;
 	bool pinned;
 	bool revoked;
+	bool strict;
 	bool mapped;
 	bool invalidated;
 	bool bus_addr;
@@ -154,6 +158,13 @@ struct p2prdma_mr {
 	struct sg_table usgt;
 	struct mm_struct *pin_mm;
 };
+
+/* why a region was mapped (p2prdma_map trace event) */
+#define P2PRDMA_TRACE_MAP_FIRST		0	/* first use */
+#define P2PRDMA_TRACE_MAP_INVALIDATED	1	/* after move_notify */
+#define P2PRDMA_TRACE_MAP_AGAIN		2	/* after a strict refusal */
+/* a strict region's re-map was of system memory (p2prdma_refuse) */
+#define P2PRDMA_TRACE_REFUSED_REMAP	3
 
 /* access bits that let the device write into a region */
 #define P2PRDMA_WRITE_ACCESS	(P2PRDMA_ACCESS_LOCAL_WRITE | \
@@ -186,7 +197,8 @@ dma_addr_t p2prdma_mr_dma_addr(struct p2prdma_mr *mr, u64 off);
 /* p2prdma_dmabuf.c */
 int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 		       struct p2prdma_reg_dmabuf_mr *args,
-		       struct p2prdma_mr **out);
+		       struct p2prdma_mr **out,
+		       struct p2prdma_refusal *refusal);
 int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr);
 void p2prdma_dmabuf_destroy(struct p2prdma_mr *mr);
 

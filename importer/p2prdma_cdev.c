@@ -142,7 +142,7 @@ static int p2prdma_ioctl_reg_dmabuf_mr(struct p2prdma_file *pfile,
 	if (args.fd < 0)
 		return -EBADF;
 	if (!args.length || args.access & ~P2PRDMA_ACCESS_ALL ||
-	    args.flags & ~P2PRDMA_REG_PINNED)
+	    args.flags & ~(P2PRDMA_REG_PINNED | P2PRDMA_REG_REQUIRE_P2P))
 		return -EINVAL;
 	if (check_add_overflow(args.offset, args.length, &end) ||
 	    check_add_overflow(args.iova, args.length, &end))
@@ -150,7 +150,7 @@ static int p2prdma_ioctl_reg_dmabuf_mr(struct p2prdma_file *pfile,
 	if (offset_in_page(args.iova) != offset_in_page(args.offset))
 		return -EINVAL;
 
-	ret = p2prdma_reg_dmabuf(pfile->nic, &args, &mr);
+	ret = p2prdma_reg_dmabuf(pfile->nic, &args, &mr, &pfile->refusal);
 	if (ret)
 		return ret;
 	return p2prdma_publish(pfile, mr, &args.handle, uarg, &args,
@@ -349,6 +349,27 @@ static int p2prdma_ioctl_device_info(struct p2prdma_nic *nic,
 }
 
 /**
+ * p2prdma_ioctl_query_refusal() - P2PRDMA_IOCTL_QUERY_REFUSAL
+ * @pfile: the file; its lock is held.
+ * @uarg: struct p2prdma_refusal.
+ *
+ * Return: 0, -EINVAL (unknown flags) or -EFAULT.
+ */
+static int p2prdma_ioctl_query_refusal(struct p2prdma_file *pfile,
+				       void __user *uarg)
+{
+	struct p2prdma_refusal args;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags)
+		return -EINVAL;
+	if (copy_to_user(uarg, &pfile->refusal, sizeof(pfile->refusal)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
  * p2prdma_ioctl() - dispatch an ioctl, serialized per file
  * @file: the file.
  * @cmd: P2PRDMA_IOCTL_*.
@@ -390,6 +411,9 @@ static long p2prdma_ioctl(struct file *file, unsigned int cmd,
 		break;
 	case P2PRDMA_IOCTL_DEVICE_INFO:
 		ret = p2prdma_ioctl_device_info(pfile->nic, uarg);
+		break;
+	case P2PRDMA_IOCTL_QUERY_REFUSAL:
+		ret = p2prdma_ioctl_query_refusal(pfile, uarg);
 		break;
 	default:
 		ret = -ENOTTY;

@@ -6,12 +6,16 @@
  * registration like ib_umem_dmabuf_get_pinned().
  */
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/ioport.h>
 #include <linux/jiffies.h>
 #include <linux/overflow.h>
 
 #include "p2prdma.h"
+#include "p2prdma_trace.h"
 
 /* the exporter may still be moving the content when it hands us a mapping */
 #define P2PRDMA_FENCE_TIMEOUT_MS	5000
@@ -73,6 +77,7 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 		dma_buf_unpin(mr->attach);
 		mr->revoked = true;
 		mr->invalidated = true;
+		trace_p2prdma_revoke(mr);
 		dev_info(p2prdma_dma_dev(mr->nic),
 			 "pinned region %u revoked by its exporter: transfers on it fail with -ENODEV until it is deregistered\n",
 			 mr->handle);
@@ -81,6 +86,7 @@ static void p2prdma_move_notify(struct dma_buf_attachment *attach)
 	if (!mr->sgt)
 		return;
 	mr->invalidate_count++;
+	trace_p2prdma_invalidate(mr);
 	p2prdma_dmabuf_unmap(mr);
 	mr->invalidated = true;
 }
@@ -90,6 +96,50 @@ static const struct dma_buf_attach_ops p2prdma_importer_ops = {
 	.invalidate_mappings = p2prdma_move_notify,
 };
 
+/**
+ * p2prdma_sgt_backing() - what memory a dma-buf mapping reaches
+ * @dev: the device the table was mapped for (the NIC).
+ * @sgt: the exporter's DMA-mapped table.
+ *
+ * Judged from the DMA addresses alone. Not from attach->peer2peer: the
+ * exporter rewrites it and no contract backs it (amdgpu and xe leave it
+ * set while a buffer sits in system memory). Not from sg_page() either:
+ * page-less P2PDMA providers leave no pages and CONFIG_DMABUF_DEBUG
+ * mangles the page pointers importers get. A PCI bus address is a peer's
+ * BAR by definition. Any other DMA address is followed back to a CPU
+ * physical address (through the IOMMU's page tables when the NIC is behind
+ * a translating domain, else as the direct mapping made it): system RAM
+ * means the buffer is staged, anything else is peer MMIO reached through
+ * the host bridge. One segment in system RAM makes the whole mapping
+ * staged: the NIC cannot be said to work peer-to-peer on it.
+ *
+ * Return: P2PRDMA_BACKING_PEER or P2PRDMA_BACKING_SYSTEM.
+ */
+static u32 p2prdma_sgt_backing(struct device *dev, struct sg_table *sgt)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (!sgt->nents)
+		return P2PRDMA_BACKING_SYSTEM;
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		dma_addr_t dma = sg_dma_address(sg);
+		phys_addr_t phys;
+
+		if (sg_dma_is_bus_address(sg))
+			continue;
+		if (!domain || domain->type == IOMMU_DOMAIN_IDENTITY)
+			phys = dma_to_phys(dev, dma);
+		else
+			phys = iommu_iova_to_phys(domain, dma);
+		/* an IOVA that leads nowhere is no proof of peer memory */
+		if (!phys || page_is_ram(PHYS_PFN(phys)))
+			return P2PRDMA_BACKING_SYSTEM;
+	}
+	return P2PRDMA_BACKING_PEER;
+}
+
 /*
  * Map the attachment and build the translation table for the registered
  * sub-range. Reservation lock held.
@@ -97,6 +147,7 @@ static const struct dma_buf_attach_ops p2prdma_importer_ops = {
 static int p2prdma_dmabuf_map(struct p2prdma_mr *mr)
 {
 	struct sg_table *sgt;
+	u32 why;
 	int ret;
 
 	dma_resv_assert_held(mr->dmabuf->resv);
@@ -110,24 +161,15 @@ static int p2prdma_dmabuf_map(struct p2prdma_mr *mr)
 		dma_buf_unmap_attachment(mr->attach, sgt, DMA_BIDIRECTIONAL);
 		return ret;
 	}
+	why = mr->invalidated ? P2PRDMA_TRACE_MAP_INVALIDATED :
+	      mr->map_count ? P2PRDMA_TRACE_MAP_AGAIN : P2PRDMA_TRACE_MAP_FIRST;
 	mr->sgt = sgt;
 	atomic_inc(&mr->nic->live_mappings);
 	mr->mapped = true;
 	mr->invalidated = false;
 	mr->map_count++;
-	/*
-	 * Backing rule: an exporter that can place the buffer in device
-	 * memory is dynamic and honours attach->peer2peer; when it cannot
-	 * reach us peer-to-peer it stages the buffer in system memory and
-	 * clears attach->peer2peer (as amdgpu and xe do). So the mapping is
-	 * of peer memory iff the exporter is dynamic and the flag survived
-	 * the map. Non-dynamic exporters (udmabuf, heaps, shmem GEM) never
-	 * look at the flag and only have system memory.
-	 */
-	if (dma_buf_is_dynamic(mr->dmabuf) && mr->attach->peer2peer)
-		mr->backing = P2PRDMA_BACKING_PEER;
-	else
-		mr->backing = P2PRDMA_BACKING_SYSTEM;
+	mr->backing = p2prdma_sgt_backing(p2prdma_dma_dev(mr->nic), sgt);
+	trace_p2prdma_map(mr, why);
 	return 0;
 }
 
@@ -151,17 +193,30 @@ static int p2prdma_dmabuf_wait(struct p2prdma_mr *mr)
  * location) are not waited for here, under the lock: the transfer checks
  * them with every other fence it waits for (p2prdma_side()).
  *
- * Return: 0 when @mr->pages is valid, -ENODEV for a revoked region.
+ * Return: 0 when @mr->pages is valid; -ENODEV for a revoked region;
+ * -EREMOTEIO when a strict region would be mapped from system memory
+ * (it is left unmapped); or the exporter's error.
  */
 int p2prdma_dmabuf_ensure_mapped(struct p2prdma_mr *mr)
 {
+	int ret;
+
 	dma_resv_assert_held(mr->dmabuf->resv);
 
 	if (mr->revoked)
 		return -ENODEV;
 	if (mr->sgt)
 		return 0;
-	return p2prdma_dmabuf_map(mr);
+	ret = p2prdma_dmabuf_map(mr);
+	if (ret)
+		return ret;
+	/* strict: the exporter moved it to system memory; no staging */
+	if (mr->strict && mr->backing != P2PRDMA_BACKING_PEER) {
+		trace_p2prdma_refuse(mr, P2PRDMA_TRACE_REFUSED_REMAP);
+		p2prdma_dmabuf_unmap(mr);
+		return -EREMOTEIO;
+	}
+	return 0;
 }
 
 /*
@@ -223,17 +278,47 @@ unlock_resv:
 	return ret;
 }
 
+/* strict and not mapped yet: map now, the mapping is the verdict */
+static int p2prdma_dmabuf_map_now(struct p2prdma_mr *mr)
+{
+	int ret;
+
+	dma_resv_lock(mr->dmabuf->resv, NULL);
+	ret = p2prdma_dmabuf_map(mr);
+	dma_resv_unlock(mr->dmabuf->resv);
+	return ret;
+}
+
+/* what QUERY_REFUSAL reports for a strict registration refused at @stage */
+static void p2prdma_note_refusal(struct p2prdma_mr *mr, u32 stage,
+				 struct p2prdma_refusal *refusal)
+{
+	trace_p2prdma_refuse(mr, stage);
+	*refusal = (struct p2prdma_refusal){
+		.stage = stage,
+		.error = EREMOTEIO,
+		.backing = mr->backing,
+		.dmabuf_ino = file_inode(mr->dmabuf->file)->i_ino,
+		.offset = mr->offset,
+		.length = mr->length,
+	};
+	strscpy(refusal->exporter, mr->dmabuf->exp_name ?: "",
+		sizeof(refusal->exporter));
+}
+
 /**
  * p2prdma_reg_dmabuf() - register a region of a dma-buf
  * @nic: the device.
  * @args: flags, access and length checked by the caller.
  * @out: the region on success.
+ * @refusal: [out] filled when a strict registration is refused.
  *
  * Return: 0 or the errno documented in the uapi header.
  */
 int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 		       struct p2prdma_reg_dmabuf_mr *args,
-		       struct p2prdma_mr **out)
+		       struct p2prdma_mr **out,
+		       struct p2prdma_refusal *refusal)
 {
 	struct dma_buf *dmabuf;
 	struct p2prdma_mr *mr;
@@ -265,6 +350,7 @@ int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 	/* a non-dynamic exporter cannot move: treat it as pinned */
 	mr->pinned = (args->flags & P2PRDMA_REG_PINNED) ||
 		     !dma_buf_is_dynamic(dmabuf);
+	mr->strict = args->flags & P2PRDMA_REG_REQUIRE_P2P;
 
 	mr->attach = dma_buf_dynamic_attach(dmabuf, p2prdma_dma_dev(nic),
 					    &p2prdma_importer_ops, mr);
@@ -274,10 +360,34 @@ int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 	}
 	atomic_inc(&nic->live_attachments);
 
-	if (mr->pinned) {
+	/*
+	 * An exporter clears peer2peer at attach when it will not map its
+	 * device memory for us (dma-buf's contract, which amdgpu and p2pgpu
+	 * keep): a strict registration is refused there and then, before a
+	 * map could move the buffer into system memory for nothing. A flag
+	 * still set proves nothing: only the mapping below decides.
+	 */
+	if (mr->strict && !mr->attach->peer2peer) {
+		p2prdma_note_refusal(mr, P2PRDMA_REFUSED_ATTACH, refusal);
+		ret = -EREMOTEIO;
+		goto detach_buf;
+	}
+
+	if (mr->pinned)
 		ret = p2prdma_dmabuf_pin_map(mr);
-		if (ret)
-			goto detach_buf;
+	else if (mr->strict)
+		ret = p2prdma_dmabuf_map_now(mr);
+	else
+		ret = 0;
+	if (ret)
+		goto detach_buf;
+	if (mr->strict && mr->backing != P2PRDMA_BACKING_PEER) {
+		p2prdma_note_refusal(mr, P2PRDMA_REFUSED_MAP, refusal);
+		ret = -EREMOTEIO;
+		goto unmap_buf;
+	}
+
+	if (mr->pinned) {
 		/*
 		 * A dynamic exporter would have been free to evict or swap
 		 * these system pages: pinned for us, they are the caller's
@@ -287,18 +397,18 @@ int p2prdma_reg_dmabuf(struct p2prdma_nic *nic,
 		    mr->backing == P2PRDMA_BACKING_SYSTEM) {
 			ret = p2prdma_mr_account_pins(mr);
 			if (ret)
-				goto unpin_buf;
+				goto unmap_buf;
 		}
 	}
 
 	*out = mr;
 	return 0;
 
-unpin_buf:
+unmap_buf:
 	dma_resv_lock(dmabuf->resv, NULL);
 	p2prdma_dmabuf_unmap(mr);
 	/* a revoke since the pin dropped it already */
-	if (!mr->revoked)
+	if (mr->pinned && !mr->revoked)
 		dma_buf_unpin(mr->attach);
 	dma_resv_unlock(dmabuf->resv);
 detach_buf:

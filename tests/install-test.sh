@@ -121,9 +121,10 @@ else
 	bad "cannot build against the installed libp2pbuf (pkg-config: ${flags:-})"
 fi
 n=$(nm -D --defined-only "$dest/usr/lib/libp2pbuf.so.0" | grep -c ' T p2pbuf_')
-v=$(objdump -T "$dest/usr/lib/libp2pbuf.so.0" | grep -c 'P2PBUF_0 .*p2pbuf_')
-[ "$n" -ge 33 ] && [ "$n" = "$v" ] && ok "$n exported symbols, all in version node P2PBUF_0" ||
-	bad "$n exported symbols, $v of them in P2PBUF_0"
+# P2PBUF_0 and the nodes added after it (P2PBUF_0.3, ...: libp2pbuf.map)
+v=$(objdump -T "$dest/usr/lib/libp2pbuf.so.0" | grep -cE 'P2PBUF_0(\.[0-9]+)* .*p2pbuf_')
+[ "$n" -ge 33 ] && [ "$n" = "$v" ] && ok "$n exported symbols, all in version nodes P2PBUF_0*" ||
+	bad "$n exported symbols, $v of them in P2PBUF_0*"
 
 # --- uninstall ----------------------------------------------------------------
 if ! make -s -C "$repo" uninstall DESTDIR="$dest" PREFIX=/usr DKMS=true >"$tmp/uninstall.log" 2>&1; then

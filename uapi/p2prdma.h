@@ -23,6 +23,7 @@
 
 /* registration flags */
 #define P2PRDMA_REG_PINNED	(1u << 0)	/* pin the dma-buf, no move_notify */
+#define P2PRDMA_REG_REQUIRE_P2P	(1u << 1)	/* peer-to-peer or -EREMOTEIO */
 
 /**
  * struct p2prdma_reg_dmabuf_mr - register a memory region from a dma-buf
@@ -49,6 +50,19 @@
  * A pinned region that the exporter places in system memory counts against
  * the caller's RLIMIT_MEMLOCK, as user memory does (CAP_IPC_LOCK exempts).
  *
+ * Strict mode, %P2PRDMA_REG_REQUIRE_P2P: the region must be peer device
+ * memory reached peer-to-peer, never staged. The registration maps the
+ * buffer at once (pinned or not) and judges the mapping itself: PCI bus
+ * addresses, or DMA addresses that lead to no system RAM. When the exporter
+ * declines peer-to-peer for this NIC at attach, or hands a mapping of system
+ * memory, the registration fails with -EREMOTEIO and nothing stays
+ * attached, mapped or pinned; %P2PRDMA_IOCTL_QUERY_REFUSAL then tells what
+ * was refused (the exporter's own reason is its business: for p2pgpu,
+ * `p2pctl explain` or its p2pgpu_attach trace event). A strict region that
+ * the exporter later moves to system memory is not staged either: transfers
+ * on it fail with -EREMOTEIO (no byte moved) until it is back in device
+ * memory or deregistered.
+ *
  * Errors: -EBADF @fd is not an open file; -EINVAL @fd is not a dma-buf,
  * zero length, unknown access bits or flags, iova page offset mismatch;
  * -EACCES write access (LOCAL_WRITE or REMOTE_WRITE) through an @fd opened
@@ -57,7 +71,9 @@
  * the exporter has no room to pin it (e.g. past a cap on pinned device
  * memory); -ENODEV the exporting device is gone; -EOPNOTSUPP pinning
  * refused by the exporter otherwise; -ENOMEM, also for a pinned region in
- * system memory past RLIMIT_MEMLOCK.
+ * system memory past RLIMIT_MEMLOCK; -EREMOTEIO with
+ * %P2PRDMA_REG_REQUIRE_P2P only: the buffer would be staged in system
+ * memory for this NIC (no other case returns it).
  */
 struct p2prdma_reg_dmabuf_mr {
 	__s32 fd;
@@ -192,9 +208,11 @@ struct p2prdma_query_mr {
  * -ERANGE past a region's end; -ETIMEDOUT the device did not finish in
  * time, or a side's fences did not signal in time; -ENODEV the exporter
  * revoked the buffer (a pinned region stays revoked until deregistered; a
- * dynamic one asks the exporter again at its next transfer); -EINTR a
- * signal arrived (the transfer may be partly done); -EIO the device is
- * still busy with a DMA that outlived an earlier transfer.
+ * dynamic one asks the exporter again at its next transfer); -EREMOTEIO a
+ * side registered with %P2PRDMA_REG_REQUIRE_P2P is now mapped from system
+ * memory (nothing moved); -EINTR a signal arrived (the transfer may be
+ * partly done); -EIO the device is still busy with a DMA that outlived an
+ * earlier transfer.
  */
 struct p2prdma_transfer {
 	__u32 dst_handle;
@@ -229,6 +247,43 @@ struct p2prdma_device_info {
 	__u32 flags;
 };
 
+/* values of p2prdma_refusal.stage */
+#define P2PRDMA_REFUSED_NONE	0	/* nothing refused on this file yet */
+#define P2PRDMA_REFUSED_ATTACH	1	/* exporter declined p2p at attach */
+#define P2PRDMA_REFUSED_MAP	2	/* its mapping was of system memory */
+
+/**
+ * struct p2prdma_refusal - the last strict registration this file refused
+ * @flags: [in] none defined yet: must be zero.
+ * @stage: [out] P2PRDMA_REFUSED_*: how the refusal was decided.
+ * @error: [out] the errno the registration returned (EREMOTEIO), 0 with
+ * %P2PRDMA_REFUSED_NONE.
+ * @backing: [out] P2PRDMA_BACKING_* of the mapping that was refused
+ * (UNMAPPED when the exporter declined before any mapping).
+ * @dmabuf_ino: [out] inode number of the dma-buf (st_ino of fstat() on its
+ * descriptor, "ino:" in /proc/<pid>/fdinfo/<fd>).
+ * @offset: [out] as asked.
+ * @length: [out] as asked.
+ * @exporter: [out] NUL-terminated name of the exporter (its dma-buf's
+ * exp_name: "drm" for a DRM PRIME export such as p2pgpu's).
+ *
+ * Strictness is the importer's policy, so the importer keeps the record:
+ * the exporter saw an ordinary attachment come and go. Overwritten by each
+ * refusal; regions and other errors leave it alone.
+ *
+ * Errors: -EINVAL unknown flags.
+ */
+struct p2prdma_refusal {
+	__u32 flags;
+	__u32 stage;
+	__u32 error;
+	__u32 backing;
+	__u64 dmabuf_ino;
+	__u64 offset;
+	__u64 length;
+	char exporter[32];
+};
+
 /*
  * 0xB9: no subsystem has it in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst (checked in 6.12);
@@ -248,5 +303,7 @@ struct p2prdma_device_info {
 	_IOWR(P2PRDMA_IOCTL_BASE, 0x04, struct p2prdma_transfer)
 #define P2PRDMA_IOCTL_DEVICE_INFO \
 	_IOWR(P2PRDMA_IOCTL_BASE, 0x05, struct p2prdma_device_info)
+#define P2PRDMA_IOCTL_QUERY_REFUSAL \
+	_IOWR(P2PRDMA_IOCTL_BASE, 0x06, struct p2prdma_refusal)
 
 #endif /* _UAPI_P2PRDMA_H_ */

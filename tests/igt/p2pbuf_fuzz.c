@@ -90,6 +90,7 @@ struct mr {
 	uint32_t handle;
 	uint64_t length;
 	bool user, pinned;
+	bool strict;		/* P2PRDMA_REG_REQUIRE_P2P: never staged */
 	uint32_t uid;		/* dma-buf regions: the buffer's uid */
 	uint64_t bo_off;	/* dma-buf regions: where it starts in the buffer */
 	uint8_t *view;		/* the CPU's view of byte 0, NULL: none */
@@ -248,18 +249,21 @@ static const int *const E_RAW_GPU = ERRS(EINVAL, E2BIG, ENOSPC, ENOMEM, ENOENT,
 					 EFAULT, EBUSY, ERANGE, EOVERFLOW);
 static const int *const E_REG_DMABUF = ERRS(EBADF, EINVAL, EACCES, EOVERFLOW,
 					    ERANGE, ENOSPC, ENODEV, EOPNOTSUPP,
-					    ENOMEM);
+					    ENOMEM, EREMOTEIO);
+#define REG_FLAGS (P2PRDMA_REG_PINNED | P2PRDMA_REG_REQUIRE_P2P)
 #define P2PRDMA_WRITE_BITS (P2PRDMA_ACCESS_LOCAL_WRITE | P2PRDMA_ACCESS_REMOTE_WRITE)
 
 static const int *const E_REG_USER = ERRS(EINVAL, EOVERFLOW, EFAULT, ENOMEM);
 static const int *const E_DEREG = ERRS(ENOENT, EINVAL);
 static const int *const E_QUERY_MR = ERRS(ENOENT, EINVAL, EFAULT);
 static const int *const E_TRANSFER = ERRS(ENOENT, EINVAL, EOVERFLOW, ERANGE,
-					  ETIMEDOUT, ENODEV, EINTR, EIO, EFAULT);
+					  ETIMEDOUT, ENODEV, EINTR, EIO, EFAULT,
+					  EREMOTEIO);
 static const int *const E_DEVICE_INFO = ERRS(EFAULT);
 static const int *const E_RAW_NIC = ERRS(EBADF, EINVAL, EACCES, EOVERFLOW, ERANGE,
 					 ENOSPC, ENODEV, EOPNOTSUPP, ENOMEM,
-					 EFAULT, ENOENT, ETIMEDOUT, EINTR, EIO);
+					 EFAULT, ENOENT, ETIMEDOUT, EINTR, EIO,
+					 EREMOTEIO);
 static const int *const E_UNKNOWN_NIC = ERRS(ENOTTY);
 static const int *const E_NONE = ERRS(0);
 
@@ -680,7 +684,8 @@ static void op_reg_dmabuf(void)
 		r.length = 1 + below(d->size - r.offset);
 		r.iova = r.offset + (chance(80) ? 0 : (uint64_t)pg * below(1000));
 		r.access = chance(90) ? P2PRDMA_ACCESS_ALL : rv32();
-		r.flags = chance(70) ? 0 : (chance(80) ? P2PRDMA_REG_PINNED : rv32());
+		r.flags = chance(70) ? 0 :
+			  chance(80) ? (uint32_t)below(REG_FLAGS + 1) : rv32();
 	} else {
 		r.offset = rv64();
 		r.length = rv64();
@@ -689,7 +694,7 @@ static void op_reg_dmabuf(void)
 		r.flags = rv32();
 	}
 	if (!r.length || (r.access & ~P2PRDMA_ACCESS_ALL) ||
-	    (r.flags & ~P2PRDMA_REG_PINNED) ||
+	    (r.flags & ~REG_FLAGS) ||
 	    (r.iova % pg) != (r.offset % pg) ||
 	    __builtin_add_overflow(r.offset, r.length, &end) ||
 	    __builtin_add_overflow(r.iova, r.length, &iend))
@@ -705,13 +710,21 @@ static void op_reg_dmabuf(void)
 	else if (d && d->size)
 		ex = VALID;
 	ret = __p2p_ioctl(nic, P2PRDMA_IOCTL_REG_DMABUF_MR, &r);
-	/* a pin may find no room (-ENOSPC) or be refused (-EOPNOTSUPP) */
+	/*
+	 * A pin may find no room (-ENOSPC) or be refused (-EOPNOTSUPP); a
+	 * strict registration is refused where the buffer would be staged
+	 * (-EREMOTEIO: system placement, staged topology, evicted).
+	 */
 	check("REG_DMABUF_MR", ret, E_REG_DMABUF, ex,
-	      r.flags & P2PRDMA_REG_PINNED ? ERRS(ENOSPC, EOPNOTSUPP) : E_NONE,
+	      (r.flags & REG_FLAGS) == REG_FLAGS ?
+	      ERRS(ENOSPC, EOPNOTSUPP, EREMOTEIO) :
+	      r.flags & P2PRDMA_REG_PINNED ? ERRS(ENOSPC, EOPNOTSUPP) :
+	      r.flags & P2PRDMA_REG_REQUIRE_P2P ? ERRS(EREMOTEIO) : E_NONE,
 	      "a dma-buf, a range inside it, valid access and flags");
 	if (!ret) {
 		struct mr m = { .handle = r.handle, .length = r.length,
-				.pinned = r.flags & P2PRDMA_REG_PINNED };
+				.pinned = r.flags & P2PRDMA_REG_PINNED,
+				.strict = r.flags & P2PRDMA_REG_REQUIRE_P2P };
 
 		st.regs++;
 		if (d && d->size && d->uid && r.access == P2PRDMA_ACCESS_ALL) {
@@ -903,7 +916,10 @@ static void op_transfer(void)
 	}
 
 	ret = ioctl(nic, P2PRDMA_IOCTL_TRANSFER, p) ? -errno : 0;
-	check("TRANSFER", ret, E_TRANSFER, ex, E_NONE,
+	/* a strict side the exporter has since moved to system memory */
+	check("TRANSFER", ret, E_TRANSFER, ex,
+	      (dst && dst->strict) || (src && src->strict) ?
+	      ERRS(EREMOTEIO) : E_NONE,
 	      "two live regions, offsets and length inside both");
 	if (ret)
 		return;
@@ -956,6 +972,7 @@ static void op_raw_nic(void)
 		P2PRDMA_IOCTL_REG_DMABUF_MR, P2PRDMA_IOCTL_REG_USER_MR,
 		P2PRDMA_IOCTL_DEREG_MR, P2PRDMA_IOCTL_QUERY_MR,
 		P2PRDMA_IOCTL_TRANSFER, P2PRDMA_IOCTL_DEVICE_INFO,
+		P2PRDMA_IOCTL_QUERY_REFUSAL,
 	};
 	uint64_t buf[16];
 	unsigned int nr = below(10);

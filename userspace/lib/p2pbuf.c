@@ -36,10 +36,12 @@
 #define NIC_INFO_SIZE_V0	28
 #define BO_STATE_SIZE_V0	40
 #define PROBE_SIZE_V0		72
+#define REFUSAL_SIZE_V0		72
 _Static_assert(sizeof(struct p2pbuf_gpu_info) >= GPU_INFO_SIZE_V0, "gpu_info shrank");
 _Static_assert(sizeof(struct p2pbuf_nic_info) >= NIC_INFO_SIZE_V0, "nic_info shrank");
 _Static_assert(sizeof(struct p2pbuf_bo_state) >= BO_STATE_SIZE_V0, "bo_state shrank");
 _Static_assert(sizeof(struct p2pbuf_probe) >= PROBE_SIZE_V0, "probe shrank");
+_Static_assert(sizeof(struct p2pbuf_refusal) >= REFUSAL_SIZE_V0, "refusal shrank");
 _Static_assert(sizeof(struct p2pbuf_gpu_desc) == 112, "gpu_desc stride is ABI");
 _Static_assert(sizeof(struct p2pbuf_nic_desc) == 112, "nic_desc stride is ABI");
 
@@ -121,6 +123,7 @@ P2PBUF_EXPORT const char *p2pbuf_strerror(int err)
 	case 529: return "iocb queued, will get completion event (EIOCBQUEUED, kernel-internal)";
 	case 530: return "conflict with recalled state (ERECALLCONFLICT, kernel-internal)";
 	case 531: return "NFS file lock reclaim refused (ENOGRACE, kernel-internal)";
+	case EREMOTEIO: return "peer-to-peer required (P2PRDMA_REG_REQUIRE_P2P), but the buffer would be staged in system memory for this NIC (EREMOTEIO)";
 	case EPROTO: return "protocol error (from an open: the driver's interface version is not the one this libp2pbuf speaks, P2PBUF_DRM_MAJOR)";
 	default: break;
 	}
@@ -1101,6 +1104,42 @@ P2PBUF_EXPORT int p2pbuf_nic_reg_dmabuf_iova(struct p2pbuf_nic *nic,
 	if (!ret)
 		*handle = r.handle;
 	return ret;
+}
+
+P2PBUF_EXPORT int p2pbuf_nic_last_refusal_ex(struct p2pbuf_nic *nic,
+					     struct p2pbuf_refusal *out,
+					     size_t out_size)
+{
+	struct p2prdma_refusal r;
+	struct p2pbuf_refusal all;
+	int ret;
+
+	if (!nic || !out || out_size < REFUSAL_SIZE_V0)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	ret = nic_ioctl(nic->fd, P2PRDMA_IOCTL_QUERY_REFUSAL, &r);
+	if (ret)
+		return ret;
+	memset(&all, 0, sizeof(all));
+	all.stage = r.stage;
+	all.error = -(int)r.error;
+	all.backing = r.backing;
+	all.dmabuf_ino = r.dmabuf_ino;
+	all.offset = r.offset;
+	all.length = r.length;
+	memcpy(all.exporter, r.exporter, sizeof(all.exporter));
+	all.exporter[sizeof(all.exporter) - 1] = 0;
+	return fill_sized(out, out_size, &all, sizeof(all), REFUSAL_SIZE_V0);
+}
+
+P2PBUF_EXPORT const char *p2pbuf_refusal_stage_str(uint32_t stage)
+{
+	switch (stage) {
+	case P2PRDMA_REFUSED_NONE: return "none";
+	case P2PRDMA_REFUSED_ATTACH: return "attach";
+	case P2PRDMA_REFUSED_MAP: return "map";
+	default: return "unknown";
+	}
 }
 
 P2PBUF_EXPORT int p2pbuf_nic_reg_user(struct p2pbuf_nic *nic, void *addr,

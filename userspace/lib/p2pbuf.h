@@ -310,6 +310,13 @@ int p2pbuf_nic_info(struct p2pbuf_nic *nic, struct p2pbuf_nic_info *info);
  * p2pbuf_nic_reg_dmabuf() - register [@offset, @offset + @length) of a dma-buf
  * at iova @offset (p2pbuf_nic_reg_dmabuf_iova() chooses it). @flags:
  * P2PRDMA_REG_*. The fd may be closed afterwards.
+ *
+ * Strict mode: with P2PRDMA_REG_REQUIRE_P2P in @flags the NIC must reach the
+ * buffer peer-to-peer; where the exporter would stage it in system memory
+ * the call fails with -EREMOTEIO, nothing stays registered, and
+ * p2pbuf_nic_last_refusal_ex() says what was refused. Transfers on such a
+ * region fail with -EREMOTEIO, rather than go through system memory, if the
+ * exporter later moves the buffer there.
  */
 int p2pbuf_nic_reg_dmabuf(struct p2pbuf_nic *nic, int dmabuf_fd,
 			  uint64_t offset, uint64_t length, uint32_t access,
@@ -328,6 +335,30 @@ int p2pbuf_nic_reg_user(struct p2pbuf_nic *nic, void *addr, uint64_t length,
 int p2pbuf_nic_dereg(struct p2pbuf_nic *nic, uint32_t handle);
 int p2pbuf_nic_query_mr(struct p2pbuf_nic *nic, uint32_t handle,
 			struct p2prdma_query_mr *out);
+/** struct p2pbuf_refusal - the last strict registration a NIC file refused. */
+struct p2pbuf_refusal {
+	uint32_t size;		/* [out] bytes the library filled */
+	uint32_t stage;		/* P2PRDMA_REFUSED_*; NONE: nothing refused yet */
+	int error;		/* negative errno it returned (-EREMOTEIO), 0 if none */
+	uint32_t backing;	/* P2PRDMA_BACKING_* of the refused mapping */
+	uint64_t dmabuf_ino;	/* st_ino of the dma-buf (fstat() on its fd) */
+	uint64_t offset;	/* the range asked for */
+	uint64_t length;
+	char exporter[32];	/* its exp_name ("drm": a PRIME export) */
+};
+
+/**
+ * p2pbuf_nic_last_refusal_ex() - the last registration with
+ * P2PRDMA_REG_REQUIRE_P2P that @nic's open file refused, into @out of
+ * @out_size bytes (sizeof(*out)). The exporter's own reason is its to tell:
+ * for a p2pgpu buffer, p2pbuf_probe_pair() (`p2pctl explain`) gives it.
+ * Returns 0 or a negative errno (-ENOTTY: p2prdma predates strict mode).
+ */
+int p2pbuf_nic_last_refusal_ex(struct p2pbuf_nic *nic,
+			       struct p2pbuf_refusal *out, size_t out_size);
+/** p2pbuf_refusal_stage_str() - "attach", "map" or "none". */
+const char *p2pbuf_refusal_stage_str(uint32_t stage);
+
 /**
  * p2pbuf_nic_transfer() - DMA @length bytes from region @src at @src_off to
  * region @dst at @dst_off. @timeout_ms 0 = driver default.

@@ -152,9 +152,11 @@ struct opts {
 	int gpu, nic;		/* resolved index; -1: all / default */
 	uint64_t size;
 	const char *reason;
+	bool require_p2p;
 };
 
-enum { O_JSON = 1, O_GPU, O_NIC, O_SIZE, O_REASON, O_ALL, O_HELP, O_VERBOSE };
+enum { O_JSON = 1, O_GPU, O_NIC, O_SIZE, O_REASON, O_ALL, O_HELP, O_VERBOSE,
+       O_REQUIRE_P2P };
 
 static int parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
 		      struct opts *o)
@@ -167,6 +169,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
 		{ "reason", required_argument, NULL, O_REASON },
 		{ "all", no_argument, NULL, O_ALL },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "require-p2p", no_argument, NULL, O_REQUIRE_P2P },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,6 +191,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
 		case O_SIZE: name = "size"; break;
 		case O_REASON: name = "reason"; break;
 		case O_ALL: name = "all"; break;
+		case O_REQUIRE_P2P: name = "require-p2p"; break;
 		case 'v':
 		case O_VERBOSE: name = "verbose"; break;
 		case ':':
@@ -204,6 +208,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
 		switch (c) {
 		case O_JSON: o->json = true; break;
 		case O_ALL: o->all = true; break;
+		case O_REQUIRE_P2P: o->require_p2p = true; break;
 		case 'v':
 		case O_VERBOSE: o->verbose = true; break;
 		case O_REASON: o->reason = optarg; break;
@@ -998,7 +1003,7 @@ static const char share_help[] =
 	"    p2pctl share - share a VRAM buffer between two processes and fill it by DMA\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    p2pctl share [--size N] [--gpu DEV] [--nic DEV] [--json]\n"
+	"    p2pctl share [--size N] [--gpu DEV] [--nic DEV] [--require-p2p] [--json]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    The dma-buf round trip that an application pairing a GPU with an RDMA\n"
@@ -1019,6 +1024,11 @@ static const char share_help[] =
 	"              multiplies by 1024^1..4 (64K, 1M); no fractions\n"
 	"    --gpu DEV use this GPU (default gpu0): an index or a PCI address\n"
 	"    --nic DEV use this NIC (default nic0), the same way\n"
+	"    --require-p2p\n"
+	"              strict mode: B registers the dma-buf with\n"
+	"              P2PRDMA_REG_REQUIRE_P2P, so the share fails (EREMOTEIO,\n"
+	"              exit 1) instead of staging through system memory; the NIC's\n"
+	"              record of the refusal and the GPU's reason are printed\n"
 	"    --json    print the result as one JSON object\n"
 	"    --help    this text\n"
 	"\n";
@@ -1027,7 +1037,7 @@ static const char share_help[] =
 
 struct share_hello {
 	uint32_t magic;
-	uint32_t pad;
+	uint32_t reg_flags;		/* P2PRDMA_REG_* for B's registration */
 	uint64_t size;
 };
 
@@ -1043,6 +1053,7 @@ struct share_result {
 	int32_t recv_fd;
 	int32_t pid;
 	uint64_t ns;			/* duration of the transfer */
+	struct p2pbuf_refusal refusal;	/* B's NIC file's, after -EREMOTEIO */
 };
 
 static uint64_t now_ns(void)
@@ -1100,8 +1111,8 @@ static int share_child(int sock, int nic_idx)
 	snprintf(res.nic_pci, sizeof(res.nic_pci), "%s", nic->pci);
 	snprintf(res.nic_node, sizeof(res.nic_node), "%s", nic->node);
 	STEP("register the dma-buf on the NIC",
-	     p2pbuf_nic_reg_dmabuf(nic, fd, 0, h.size, P2PRDMA_ACCESS_ALL, 0,
-				   &res.dmabuf_mr));
+	     p2pbuf_nic_reg_dmabuf(nic, fd, 0, h.size, P2PRDMA_ACCESS_ALL,
+				   h.reg_flags, &res.dmabuf_mr));
 	close(fd);		/* the registration holds its own reference */
 	fd = -1;
 	user = mmap(NULL, h.size, PROT_READ | PROT_WRITE,
@@ -1124,6 +1135,8 @@ static int share_child(int sock, int nic_idx)
 	ret = 0;
 out:
 	res.err = ret;
+	if (ret == -EREMOTEIO && nic)
+		p2pbuf_nic_last_refusal_ex(nic, &res.refusal, sizeof(res.refusal));
 	if (p2pbuf_send_fd(sock, -1, &res, sizeof(res)) == 0 && !ret) {
 		/* keep the registration alive until A has looked at it */
 		r = recv(sock, &ack, 1, 0);
@@ -1140,6 +1153,34 @@ out:
 		close(fd);
 	close(sock);
 	return ret ? EX_FAIL : EX_OK;
+}
+
+/*
+ * Strict mode refused: what B's NIC recorded, and why the GPU stages the
+ * pair (a probe of it: the refused attachment is gone from the GPU's list).
+ */
+static void share_explain_refusal(struct p2pbuf_gpu *gpu,
+				  const struct share_result *res)
+{
+	const struct p2pbuf_refusal *r = &res->refusal;
+	struct p2pbuf_nic *nic = NULL;
+	struct p2pbuf_probe pr;
+
+	if (r->size)
+		fprintf(stderr, "  the NIC refused it at %s: %s exporter's buffer (dma-buf inode %" PRIu64
+			"), mapping %s\n", p2pbuf_refusal_stage_str(r->stage),
+			r->exporter[0] ? r->exporter : "an unnamed",
+			r->dmabuf_ino, p2pbuf_backing_str(r->backing));
+	if (p2pbuf_nic_open_pci(res->nic_pci, &nic) ||
+	    p2pbuf_probe_pair_ex(gpu, nic, &pr, sizeof(pr)) ||
+	    pr.decision != P2PGPU_MAPPING_STAGED) {
+		fprintf(stderr, "  (`p2pctl explain` tells why the GPU stages for this NIC)\n");
+	} else {
+		fprintf(stderr, "  the GPU stages for this NIC: %s (%u)\n",
+			p2pbuf_reason_str(pr.reason), pr.reason);
+		fprintf(stderr, "  why/fix: %s\n", p2pbuf_reason_explain(pr.reason));
+	}
+	p2pbuf_nic_close(nic);
 }
 
 static int cmd_share(int argc, char **argv)
@@ -1162,7 +1203,7 @@ static int cmd_share(int argc, char **argv)
 	ssize_t r;
 	int ret;
 
-	if (parse_opts("share", argc, argv, "json gpu nic size", &o))
+	if (parse_opts("share", argc, argv, "json gpu nic size require-p2p", &o))
 		return EX_USAGE;
 	if (o.help) {
 		printf("%s%s", share_help, exit_codes_text);
@@ -1221,7 +1262,7 @@ static int cmd_share(int argc, char **argv)
 	if (ret)
 		FAIL("export the buffer as a dma-buf", ret);
 	h.magic = SHARE_MAGIC;
-	h.pad = 0;
+	h.reg_flags = o.require_p2p ? P2PRDMA_REG_REQUIRE_P2P : 0;
 	h.size = o.size;
 	ret = p2pbuf_send_fd(sv[0], dmabuf, &h, sizeof(h));
 	if (ret)
@@ -1246,7 +1287,10 @@ static int cmd_share(int argc, char **argv)
 	if (res.err) {
 		fprintf(stderr, "%s share: B (pid %d, NIC) could not %s: %s\n", prog,
 			res.pid, res.step, p2pbuf_strerror(res.err));
-		cli_hint(res.err, res.step);
+		if (res.err == -EREMOTEIO)
+			share_explain_refusal(gpu, &res);
+		else
+			cli_hint(res.err, res.step);
 		rc = EX_FAIL;
 		goto out;
 	}
@@ -1304,6 +1348,7 @@ static int cmd_share(int argc, char **argv)
 		json_kint(&j, "distance", have_att ? att.distance : -1);
 		json_kstr(&j, "explanation", have_att ? p2pbuf_reason_explain(att.reason) : NULL);
 		json_kstr(&j, "nic_backing", p2pbuf_backing_str(res.backing));
+		json_kbool(&j, "require_p2p", o.require_p2p);
 		json_kuint(&j, "bytes_via_system", res.bytes_via_system);
 		json_kuint(&j, "mismatched_bytes", bad);
 		json_kbool(&j, "verified", !bad);
@@ -1321,6 +1366,8 @@ static int cmd_share(int argc, char **argv)
 			printf("  A: read the buffer back through its CPU mapping: all %" PRIu64
 			       " bytes match\n", o.size);
 		printf("\n");
+		if (o.require_p2p)
+			printf("Strict: peer-to-peer required (P2PRDMA_REG_REQUIRE_P2P) and granted\n");
 		if (!have_att) {
 			printf("Decision: unknown (the GPU driver lists no attachment for %s: %s)\n",
 			       res.nic_pci, p2pbuf_strerror(att_err));
