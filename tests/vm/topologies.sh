@@ -152,7 +152,9 @@ topology_args() {
 		esac
 		topology_args "${1#*-}"
 		KERNEL_FLAVOR=${1%%-*}
-		[ "${1#*-}" = iommu ] && vfio_bar_dev
+		if [ "${1#*-}" = iommu ]; then
+			vfio_bar_dev
+		fi
 		;;
 	*)
 		echo "unknown topology '$1' (known: $ALL_TOPOLOGIES)" >&2
