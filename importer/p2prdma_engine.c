@@ -222,9 +222,28 @@ static int p2prdma_engine_dma(struct p2prdma_nic *nic, dma_addr_t addr,
 	       nic->mmio + EDU_REG_DMA_CMD);
 
 	/* a signal ends the wait, not the DMA: drained below like a late one */
-	ret = wait_for_completion_interruptible_timeout(&nic->dma_done, left);
-	if (ret > 0 && !p2prdma_engine_busy(nic))
-		return 0;
+	for (;;) {
+		ret = wait_for_completion_interruptible_timeout(&nic->dma_done,
+								left);
+		if (ret <= 0)
+			break;
+		if (!p2prdma_engine_busy(nic))
+			return 0;
+		/*
+		 * The late interrupt of an earlier DMA, one that outlived its
+		 * transfer's deadline, completed this wait while this DMA
+		 * still runs: wait on. Busy is read again after the re-arm,
+		 * so that this DMA's own interrupt cannot be lost in between.
+		 */
+		reinit_completion(&nic->dma_done);
+		if (!p2prdma_engine_busy(nic))
+			return 0;
+		left = (long)(deadline - jiffies);
+		if (left <= 0) {
+			ret = 0;
+			break;
+		}
+	}
 
 	/*
 	 * Late or interrupted: give the DMA a bounded grace period, then
