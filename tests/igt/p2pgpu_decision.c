@@ -10,21 +10,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <xf86drm.h>
 
 #include "igt_subset.h"
+#include "p2p_test_importer.h"
 #include "p2pbuf_pattern.h"
 #include "p2pgpu_igt.h"
 
-#define TI_CTL "/sys/kernel/debug/p2p_test_importer/ctl"
 #define P2P_PARAM "/sys/module/p2pgpu/parameters/p2p"
 
 static int gpu = -1, ti = -1;
@@ -43,70 +41,12 @@ static struct {
 
 #define ROUTE_BITS (P2PGPU_ATTACH_MAP_BUS_ADDR | P2PGPU_ATTACH_MAP_HOST_BRIDGE)
 
-struct ti_status {
-	int mapped, bus, peer2peer;
-	unsigned int nents, move_notify, maps;
-	unsigned int nsegs;
-	uint64_t addr[16];
-	uint32_t len[16];
-};
-
-static int ti_cmd(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[64];
-	va_list ap;
-	ssize_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (pwrite(ti, cmd, strlen(cmd), 0) < 0)
-		return -errno;
-	if (out) {
-		n = pread(ti, out, len - 1, 0);
-		igt_assert(n >= 0);
-		out[n] = '\0';
-	}
-	return 0;
-}
-
 static int ti_attach(int dmabuf, bool p2p)
 {
-	char out[128];
-	int ret, slot = -1, peer2peer = -1;
+	int slot = __ti_attach(ti, dmabuf, p2p, 0, NULL);
 
-	ret = ti_cmd(out, sizeof(out), "attach %d %d", dmabuf, p2p);
-	igt_assert_f(ret == 0, "attach: %s\n", strerror(-ret));
-	igt_assert_eq(sscanf(out, "ret 0 slot %d peer2peer %d", &slot,
-			     &peer2peer), 2);
+	igt_assert_f(slot >= 0, "attach: %s\n", strerror(-slot));
 	return slot;
-}
-
-static void ti_do(const char *verb, int slot)
-{
-	int ret = ti_cmd(NULL, 0, "%s %d", verb, slot);
-
-	igt_assert_f(ret == 0, "%s %d: %s\n", verb, slot, strerror(-ret));
-}
-
-static void ti_status(int slot, struct ti_status *s)
-{
-	char out[4096], *line;
-
-	memset(s, 0, sizeof(*s));
-	igt_assert_eq(ti_cmd(out, sizeof(out), "status %d", slot), 0);
-	igt_assert_eq(sscanf(out, "ret 0 mapped %d nents %u bus %d move_notify %u maps %u peer2peer %d",
-			     &s->mapped, &s->nents, &s->bus, &s->move_notify,
-			     &s->maps, &s->peer2peer), 6);
-	for (line = strstr(out, "seg "); line && s->nsegs < 16;
-	     line = strstr(line + 1, "seg ")) {
-		unsigned long long addr;
-		unsigned int i, len;
-
-		igt_assert_eq(sscanf(line, "seg %u %llx %u", &i, &addr, &len), 3);
-		s->addr[s->nsegs] = addr;
-		s->len[s->nsegs++] = len;
-	}
 }
 
 static int hexval(char c)
@@ -131,8 +71,8 @@ static void ti_vmapread(int slot, uint8_t *dst, size_t size)
 		unsigned int got_off, len;
 		char *hex;
 
-		igt_assert_eq(ti_cmd(out, sizeof(out), "vmapread %d %zu", slot,
-				     off), 0);
+		igt_assert_eq(ti_cmd(ti, out, sizeof(out), "vmapread %d %zu",
+				     slot, off), 0);
 		igt_assert_f(sscanf(out, "ret 0 off %u len %u", &got_off,
 				    &len) == 2 && got_off == off && len &&
 			     off + len <= size,
@@ -242,26 +182,6 @@ static bool debugfs_lists(const char *importer, uint32_t reason)
 	return found;
 }
 
-static void load_importer(void)
-{
-	const char *dir = getenv("P2PBUF_KMOD_DIR");
-	char path[512];
-	int f;
-
-	igt_require_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
-	snprintf(path, sizeof(path), "%s/p2p_test_importer.ko", dir);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	igt_require_f(f >= 0, "%s was not built\n", path);
-	if (syscall(SYS_finit_module, f, "", 0) == 0)
-		ti_loaded = true;
-	else
-		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
-			     strerror(errno));
-	close(f);
-	ti = open(TI_CTL, O_RDWR);
-	igt_assert_f(ti >= 0, "%s: %s\n", TI_CTL, strerror(errno));
-}
-
 igt_main
 {
 	igt_fixture {
@@ -301,7 +221,7 @@ igt_main
 		} else {
 			igt_require_f(false, "no expectations for topology %s\n", topo);
 		}
-		load_importer();
+		ti = ti_load(true, &ti_loaded);
 	}
 
 	igt_describe("a p2p importer of a fresh VRAM buffer: the topology's decision, one segment");
@@ -329,12 +249,12 @@ igt_main
 			     info.flags & ROUTE_BITS, expect.name, expect.route,
 			     P2PGPU_ATTACH_MAP_BUS_ADDR, P2PGPU_ATTACH_MAP_HOST_BRIDGE);
 		igt_assert_eq(info.distance >= 0, p2p_expected());
-		ti_status(slot, &s);
+		ti_status(ti, slot, &s);
 		/* staged importers learn it from peer2peer */
 		igt_assert_eq(s.peer2peer, p2p_expected());
 
-		ti_do("map", slot);
-		ti_status(slot, &s);
+		ti_ok(ti, "map", slot);
+		ti_status(ti, slot, &s);
 		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.map_count, 1);
 		if (p2p_expected()) {
@@ -356,10 +276,10 @@ igt_main
 			igt_assert_eq_u32(q.move_count, 1);
 		}
 		igt_assert(debugfs_lists(info.importer, info.reason));
-		ti_do("unmap", slot);
+		ti_ok(ti, "unmap", slot);
 		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_NONE);
-		ti_do("detach", slot);
+		ti_ok(ti, "detach", slot);
 		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, NULL, 0), 0);
 		close(fd);
 		p2pgpu_gem_close(gpu, h);
@@ -381,15 +301,15 @@ igt_main
 		/* the route is the topology's, whoever asks */
 		igt_assert_eq_u32(info.flags & ~ROUTE_BITS, P2PGPU_ATTACH_DYNAMIC);
 		igt_assert_eq_u32(info.flags & ROUTE_BITS, expect.route);
-		ti_do("map", slot);
-		ti_status(slot, &s);
+		ti_ok(ti, "map", slot);
+		ti_status(ti, slot, &s);
 		igt_assert(s.mapped && !s.bus && !s.peer2peer);
 		for (unsigned int i = 0; i < s.nsegs; i++)
 			igt_assert(!in_bar(s.addr[i], s.len[i]));
 		p2pgpu_query(gpu, h, &q, &info, 1);
 		igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_STAGED);
-		ti_do("detach", slot);
+		ti_ok(ti, "detach", slot);
 		close(fd);
 		p2pgpu_gem_close(gpu, h);
 	}
@@ -409,7 +329,7 @@ igt_main
 				  dq.caps & P2PGPU_CAP_P2PDMA ?
 				  P2PGPU_REASON_SYSTEM_PLACEMENT :
 				  P2PGPU_REASON_KERNEL_NO_P2PDMA);
-		ti_do("detach", slot);
+		ti_ok(ti, "detach", slot);
 		close(fd);
 		p2pgpu_gem_close(gpu, h);
 	}
@@ -437,8 +357,8 @@ igt_main
 		/* decided at attach time: the second one got the parameter back */
 		igt_assert_eq_u32(info[1].decision, expect.decision);
 		igt_assert_eq_u32(info[1].reason, expect.reason);
-		ti_do("detach", s1);
-		ti_do("detach", s2);
+		ti_ok(ti, "detach", s1);
+		ti_ok(ti, "detach", s2);
 		close(fd);
 		p2pgpu_gem_close(gpu, h);
 	}
@@ -454,8 +374,8 @@ igt_main
 		int fd = p2pgpu_export(gpu, h), slot;
 
 		slot = ti_attach(fd, true);
-		ti_do("map", slot);
-		ti_status(slot, &s);
+		ti_ok(ti, "map", slot);
+		ti_status(ti, slot, &s);
 		igt_assert(s.mapped);
 		before = s.move_notify;
 
@@ -467,10 +387,10 @@ igt_main
 						   P2PGPU_PLACEMENT_SYSTEM :
 						   P2PGPU_PLACEMENT_VRAM),
 					 EBUSY);
-			ti_status(slot, &s);
+			ti_status(ti, slot, &s);
 			igt_assert(s.mapped);
 			igt_assert_eq(s.move_notify, before);
-			ti_do("detach", slot);
+			ti_ok(ti, "detach", slot);
 			p2pgpu_query(gpu, h, &q, NULL, 0);
 			igt_assert(!(q.flags & P2PGPU_BO_PINNED));
 			close(fd);
@@ -483,14 +403,14 @@ igt_main
 		igt_assert_eq(__p2pgpu_migrate(gpu, h, q.placement == P2PGPU_RESIDENT_VRAM ?
 					P2PGPU_PLACEMENT_SYSTEM :
 					P2PGPU_PLACEMENT_VRAM), 0);
-		ti_status(slot, &s);
+		ti_status(ti, slot, &s);
 		igt_assert_eq(s.move_notify, before + 1);
 		igt_assert(!s.mapped);
 
 		if (p2p_expected()) {
 			/* p2p attachments take the buffer where it is: system */
-			ti_do("map", slot);
-			ti_status(slot, &s);
+			ti_ok(ti, "map", slot);
+			ti_status(ti, slot, &s);
 			igt_assert(s.mapped && !s.bus);
 			igt_assert_eq(s.move_notify, before + 1);
 			p2pgpu_query(gpu, h, &q, &info, 1);
@@ -499,24 +419,24 @@ igt_main
 			igt_assert_eq_u32(info.decision, P2PGPU_MAPPING_P2P);
 
 			igt_assert_eq(__p2pgpu_migrate(gpu, h, P2PGPU_PLACEMENT_VRAM), 0);
-			ti_status(slot, &s);
+			ti_status(ti, slot, &s);
 			igt_assert_eq(s.move_notify, before + 2);
 			igt_assert(!s.mapped);
-			ti_do("map", slot);
-			ti_status(slot, &s);
+			ti_ok(ti, "map", slot);
+			ti_status(ti, slot, &s);
 			check_p2p_mapping(&s, size);
 			p2pgpu_query(gpu, h, &q, &info, 1);
 			igt_assert_eq_u32(info.mapping, P2PGPU_MAPPING_P2P);
 			igt_assert_eq_u32(info.map_count, 3);
 		} else {
 			/* staged: mapping moves it back to system memory */
-			ti_do("map", slot);
-			ti_status(slot, &s);
+			ti_ok(ti, "map", slot);
+			ti_status(ti, slot, &s);
 			igt_assert(s.mapped && !s.bus);
 			p2pgpu_query(gpu, h, &q, NULL, 0);
 			igt_assert_eq_u32(q.placement, P2PGPU_RESIDENT_SYSTEM);
 		}
-		ti_do("detach", slot);
+		ti_ok(ti, "detach", slot);
 		close(fd);
 		p2pgpu_gem_close(gpu, h);
 	}
@@ -535,13 +455,13 @@ igt_main
 			      "no peer-to-peer in topology %s\n", expect.name);
 		sp = ti_attach(fd, true);
 		ss = ti_attach(fd, false);
-		ti_do("map", sp);
-		ti_status(sp, &s);
+		ti_ok(ti, "map", sp);
+		ti_status(ti, sp, &s);
 		igt_assert(s.mapped);
 		igt_assert_eq(s.move_notify, 0);
 
-		ti_do("map", ss);
-		ti_status(sp, &s);
+		ti_ok(ti, "map", ss);
+		ti_status(ti, sp, &s);
 		igt_assert(!s.mapped);
 		igt_assert_eq(s.move_notify, 1);
 		igt_assert_eq_u32(p2pgpu_query(gpu, h, &q, info, 2), 2);
@@ -551,8 +471,8 @@ igt_main
 		igt_assert_eq_u32(info[1].decision, P2PGPU_MAPPING_STAGED);
 		igt_assert_eq_u32(info[1].mapping, P2PGPU_MAPPING_STAGED);
 
-		ti_do("detach", ss);
-		ti_do("detach", sp);
+		ti_ok(ti, "detach", ss);
+		ti_ok(ti, "detach", sp);
 		close(fd);
 		p2pgpu_gem_close(gpu, h);
 	}
@@ -568,7 +488,7 @@ igt_main
 		bool vram = p2p_expected() && (dq.caps & P2PGPU_CAP_MOVE_NOTIFY);
 
 		slot = ti_attach(fd, true);
-		ti_do("pin", slot);
+		ti_ok(ti, "pin", slot);
 		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert(q.flags & P2PGPU_BO_PINNED);
 		igt_assert_eq_u32(q.placement, vram ? P2PGPU_RESIDENT_VRAM :
@@ -580,18 +500,18 @@ igt_main
 
 		/* past the cap */
 		sb = ti_attach(fdb, true);
-		ret = ti_cmd(NULL, 0, "pin %d", sb);
+		ret = ti_cmd(ti, NULL, 0, "pin %d", sb);
 		igt_assert_eq(ret, vram ? -ENOSPC : 0);
 		if (!ret)
-			ti_do("unpin", sb);
-		ti_do("detach", sb);
+			ti_ok(ti, "unpin", sb);
+		ti_ok(ti, "detach", sb);
 
-		ti_do("unpin", slot);
+		ti_ok(ti, "unpin", slot);
 		p2pgpu_query(gpu, h, &q, NULL, 0);
 		igt_assert(!(q.flags & P2PGPU_BO_PINNED));
 		igt_assert_eq(drmIoctl(gpu, DRM_IOCTL_P2PGPU_DEVICE_QUERY, &d), 0);
 		igt_assert_eq_u64(d.vram_pinned, 0);
-		ti_do("detach", slot);
+		ti_ok(ti, "detach", slot);
 		close(fdb);
 		close(fd);
 		p2pgpu_gem_close(gpu, big);
@@ -646,10 +566,10 @@ igt_main
 		p2p_pat_assert(got, r[1].length, 0x7603, r[1].offset,
 			       "vmap of range 1 after migration");
 
-		ti_do("detach", a);
-		ti_do("detach", b);
+		ti_ok(ti, "detach", a);
+		ti_ok(ti, "detach", b);
 		for (int i = 0; i < 2; i++) {
-			ti_do("detach", c[i]);
+			ti_ok(ti, "detach", c[i]);
 			close(r[i].fd);
 		}
 		close(fv);
@@ -660,12 +580,7 @@ igt_main
 	}
 
 	igt_fixture {
-		close(ti);
-		if (ti_loaded)
-			igt_assert_f(syscall(SYS_delete_module, "p2p_test_importer",
-					     O_NONBLOCK) == 0,
-				     "unloading p2p_test_importer: %s\n",
-				     strerror(errno));
+		ti_unload(ti, ti_loaded);
 		close(gpu);
 	}
 }

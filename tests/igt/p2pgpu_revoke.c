@@ -27,18 +27,16 @@
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "p2p_test_importer.h"
 #include "p2pbuf_common.h"
 #include "p2pbuf_pattern.h"
 
-#define TI_CTL		"/sys/kernel/debug/p2p_test_importer/ctl"
 #define TI_STUCK	1
 #define TI_NOT_REVOCABLE 2
 /* p2pgpu's bound on each of its two revoke waits (P2PGPU_REVOKE_TIMEOUT_MS) */
@@ -51,85 +49,23 @@ static size_t pg;
 static int ti = -1;
 static bool ti_loaded;
 
-static void load_importer(void)
-{
-	const char *dir = getenv("P2PBUF_KMOD_DIR");
-	char path[512];
-	int f;
-
-	igt_require_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
-	snprintf(path, sizeof(path), "%s/p2p_test_importer.ko", dir);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	igt_require_f(f >= 0, "%s was not built\n", path);
-	if (syscall(SYS_finit_module, f, "", 0) == 0)
-		ti_loaded = true;
-	else
-		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
-			     strerror(errno));
-	close(f);
-	ti = open(TI_CTL, O_RDWR);
-	igt_assert_f(ti >= 0, "%s: %s\n", TI_CTL, strerror(errno));
-}
-
-/* a test importer command; its report in @out */
-__attribute__((format(printf, 3, 4)))
-static int ti_cmd(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[64];
-	va_list ap;
-	ssize_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (pwrite(ti, cmd, strlen(cmd), 0) < 0)
-		return -errno;
-	if (out) {
-		n = pread(ti, out, len - 1, 0);
-		igt_assert(n >= 0);
-		out[n] = '\0';
-	}
-	return 0;
-}
-
 /* the test importer attaches @buf (peer-to-peer capable) in @mode */
 static int ti_attach(int buf, int mode)
 {
-	char out[128];
-	int ret, slot = -1, p2p = -1;
-
-	ret = ti_cmd(out, sizeof(out), "attach %d 1 %d", buf, mode);
-	if (ret)
-		return ret;
-	igt_assert_eq(sscanf(out, "ret 0 slot %d peer2peer %d", &slot, &p2p), 2);
-	return slot;
-}
-
-static void ti_ok(const char *verb, int slot)
-{
-	int ret = ti_cmd(NULL, 0, "%s %d", verb, slot);
-
-	igt_assert_f(ret == 0, "test importer %s %d: %s\n", verb, slot,
-		     strerror(-ret));
+	return __ti_attach(ti, buf, true, mode, NULL);
 }
 
 /* "mapped M ... move_notify K" and the first DMA segment of a slot */
 static void ti_state(int slot, int *mapped, unsigned int *notified,
 		     uint64_t *seg0)
 {
-	unsigned int nents, maps, i, len;
-	unsigned long long addr = 0;
-	char out[4096], *seg;
-	int bus, p2p;
+	struct ti_status s;
 
-	igt_assert_eq(ti_cmd(out, sizeof(out), "status %d", slot), 0);
-	igt_assert_eq(sscanf(out, "ret 0 mapped %d nents %u bus %d move_notify %u maps %u peer2peer %d",
-			     mapped, &nents, &bus, notified, &maps, &p2p), 6);
-	seg = strstr(out, "seg ");
-	if (seg)
-		igt_assert_eq(sscanf(seg, "seg %u %llx %u", &i, &addr, &len), 3);
+	ti_status(ti, slot, &s);
+	*mapped = s.mapped;
+	*notified = s.move_notify;
 	if (seg0)
-		*seg0 = addr;
+		*seg0 = s.nsegs ? s.addr[0] : 0;
 }
 
 /* /dev/kmsg, positioned after every record so far */
@@ -293,8 +229,8 @@ static void subtest_stuck_importer(void)
 	/* the broken importer: pinned, mapped, and it will not let go */
 	slot = ti_attach(buf, TI_STUCK);
 	igt_assert_f(slot >= 0, "test importer attach: %s\n", strerror(-slot));
-	ti_ok("pin", slot);
-	ti_ok("map", slot);
+	ti_ok(ti, "pin", slot);
+	ti_ok(ti, "map", slot);
 
 	/* and the NIC, pinned on the same buffer: its DMA works now */
 	mp = p2p_reg_dmabuf(nic, buf, 0, NPAGES * pg, P2PRDMA_REG_PINNED);
@@ -349,7 +285,7 @@ static void subtest_stuck_importer(void)
 	assert_bar_unchanged(bar, "stuck-importer");
 
 	/* the importer lets go at last; the buffer's life ends normally */
-	ti_ok("detach", slot);
+	ti_ok(ti, "detach", slot);
 	igt_assert_eq(__p2p_dereg(nic, mp), 0);
 	igt_assert_eq(__p2p_dereg(nic, mu), 0);
 	close(buf);
@@ -472,7 +408,7 @@ static void subtest_revoked_maps_and_faults(void)
 
 	slot = ti_attach(buf, 0);
 	igt_assert_f(slot >= 0, "test importer attach: %s\n", strerror(-slot));
-	ti_ok("map", slot);
+	ti_ok(ti, "map", slot);
 
 	unbind_gpu();
 
@@ -481,10 +417,10 @@ static void subtest_revoked_maps_and_faults(void)
 	igt_assert_f(!mapped && notified >= 1,
 		     "the importer saw %u invalidate(s) and is mapped %d after the revoke: expected at least 1 and unmapped\n",
 		     notified, mapped);
-	ret = ti_cmd(NULL, 0, "map %d", slot);
+	ret = ti_cmd(ti, NULL, 0, "map %d", slot);
 	igt_assert_f(ret == -ENODEV, "map of a revoked buffer: %d (%s), expected -ENODEV\n",
 		     ret, ret ? strerror(-ret) : "success");
-	ret = ti_cmd(NULL, 0, "pin %d", slot);
+	ret = ti_cmd(ti, NULL, 0, "pin %d", slot);
 	igt_assert_f(ret == -ENODEV, "pin of a revoked buffer: %d (%s), expected -ENODEV\n",
 		     ret, ret ? strerror(-ret) : "success");
 	/*
@@ -506,7 +442,7 @@ static void subtest_revoked_maps_and_faults(void)
 			     strerror(errno));
 	}
 
-	ti_ok("detach", slot);
+	ti_ok(ti, "detach", slot);
 	munmap((void *)gem, NPAGES * pg);
 	munmap((void *)dmb, NPAGES * pg);
 	close(buf);
@@ -574,13 +510,13 @@ static void subtest_not_revocable(void)
 		      "the kernel has no dma_buf_attach_revocable() (before 7.1 every dynamic importer has move_notify)\n");
 	igt_assert_f(slot >= 0, "test importer attach: %s\n", strerror(-slot));
 	attachment_reason(nic_addr, not_revocable, sizeof(not_revocable));
-	ti_ok("detach", slot);
+	ti_ok(ti, "detach", slot);
 
 	/* what a revocable importer gets in this topology */
 	slot = ti_attach(buf, 0);
 	igt_assert(slot >= 0);
 	attachment_reason(nic_addr, revocable, sizeof(revocable));
-	ti_ok("detach", slot);
+	ti_ok(ti, "detach", slot);
 	igt_info("reason: revocable importer '%s', not revocable '%s'\n",
 		 revocable, not_revocable);
 	if (!strcmp(revocable, "none"))
@@ -595,8 +531,8 @@ static void subtest_not_revocable(void)
 	/* it pins and maps: system memory, never the BAR */
 	slot = ti_attach(buf, TI_NOT_REVOCABLE);
 	igt_assert(slot >= 0);
-	ti_ok("pin", slot);
-	ti_ok("map", slot);
+	ti_ok(ti, "pin", slot);
+	ti_ok(ti, "map", slot);
 	ti_state(slot, &mapped, &notified, &seg0);
 	igt_assert(mapped);
 	igt_assert_f(!in_bar(seg0),
@@ -608,7 +544,7 @@ static void subtest_not_revocable(void)
 	igt_assert_f(q.placement != P2PGPU_RESIDENT_VRAM,
 		     "the buffer stayed in VRAM pinned by an importer that cannot be revoked\n");
 	igt_assert(q.flags & P2PGPU_BO_PINNED);
-	ti_ok("detach", slot);
+	ti_ok(ti, "detach", slot);
 	close(buf);
 	p2pgpu_gem_close(gpu, h);
 	close(gpu);
@@ -637,7 +573,7 @@ igt_main
 			 info.pci_devfn & 7);
 		igt_require_f(access(P2P_GPU_DRV "/unbind", W_OK) == 0,
 			      "no %s/unbind\n", P2P_GPU_DRV);
-		load_importer();
+		ti = ti_load(true, &ti_loaded);
 	}
 
 	igt_describe("a pinned importer that keeps its mapping: the GPU's unbind waits its bound, names it, and no NIC DMA reaches the BAR afterwards");
@@ -665,11 +601,6 @@ igt_main
 	}
 
 	igt_fixture {
-		close(ti);
-		if (ti_loaded)
-			igt_assert_f(syscall(SYS_delete_module, "p2p_test_importer",
-					     O_NONBLOCK) == 0,
-				     "unloading p2p_test_importer: %s\n",
-				     strerror(errno));
+		ti_unload(ti, ti_loaded);
 	}
 }

@@ -39,6 +39,7 @@
 #include <linux/vfio.h>
 
 #include "igt_subset.h"
+#include "p2p_test_importer.h"
 #include "p2pbuf_common.h"
 #include "p2pbuf_observe.h"
 
@@ -499,13 +500,6 @@ static void *xfer_thread(void *arg)
 	return NULL;
 }
 
-#define TI_CTL "/sys/kernel/debug/p2p_test_importer/ctl"
-
-static int ti_cmd(int ti, const char *cmd)
-{
-	return pwrite(ti, cmd, strlen(cmd), 0) < 0 ? -errno : 0;
-}
-
 /*
  * The test importer (tests/kmod/p2p_test_importer.c) attaches dynamically
  * with invalidate_mappings, so it is revocable, and with allow_peer2peer as
@@ -513,46 +507,22 @@ static int ti_cmd(int ti, const char *cmd)
  */
 static void test_importer_attach(int buf)
 {
-	const char *dir = getenv("P2PBUF_KMOD_DIR");
-	char path[512], cmd[64], out[128];
-	bool loaded = false;
-	int f, ti, ret, slot;
-	ssize_t n;
+	int ti, ret, slot, peer2peer = -1;
+	bool loaded;
 
-	igt_assert_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
-	snprintf(path, sizeof(path), "%s/p2p_test_importer.ko", dir);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	igt_assert_f(f >= 0, "%s: %s\n", path, strerror(errno));
-	if (syscall(SYS_finit_module, f, "", 0) == 0)
-		loaded = true;
-	else
-		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
-			     strerror(errno));
-	close(f);
-	ti = open(TI_CTL, O_RDWR | O_CLOEXEC);
-	igt_assert_f(ti >= 0, TI_CTL ": %s\n", strerror(errno));
+	ti = ti_load(false, &loaded);
 
-	snprintf(cmd, sizeof(cmd), "attach %d 0", buf);
-	ret = ti_cmd(ti, cmd);
+	ret = __ti_attach(ti, buf, false, 0, NULL);
 	igt_assert_f(ret == -EOPNOTSUPP,
 		     "a revocable importer without peer2peer attaching vfio's dma-buf: expected EOPNOTSUPP from vfio's attach, got %d (%s)\n",
-		     ret, ret ? strerror(-ret) : "attached");
-	snprintf(cmd, sizeof(cmd), "attach %d 1", buf);
-	ret = ti_cmd(ti, cmd);
-	igt_assert_f(ret == 0, "a revocable peer2peer importer attaching vfio's dma-buf: %s\n",
-		     strerror(-ret));
-	n = pread(ti, out, sizeof(out) - 1, 0);
-	igt_assert(n > 0);
-	out[n] = 0;
-	igt_assert_f(sscanf(out, "ret 0 slot %d", &slot) == 1, "attach: %s\n", out);
-	igt_info("test importer: without peer2peer refused (EOPNOTSUPP), with it attached: %s", out);
-	snprintf(cmd, sizeof(cmd), "detach %d", slot);
-	igt_assert_eq(ti_cmd(ti, cmd), 0);
-	close(ti);
-	if (loaded)
-		igt_assert_f(syscall(SYS_delete_module, "p2p_test_importer",
-				     O_NONBLOCK) == 0,
-			     "unloading p2p_test_importer: %s\n", strerror(errno));
+		     ret, ret < 0 ? strerror(-ret) : "attached");
+	slot = __ti_attach(ti, buf, true, 0, &peer2peer);
+	igt_assert_f(slot >= 0, "a revocable peer2peer importer attaching vfio's dma-buf: %s\n",
+		     strerror(-slot));
+	igt_info("test importer: without peer2peer refused (EOPNOTSUPP), with it attached: slot %d peer2peer %d\n",
+		 slot, peer2peer);
+	ti_ok(ti, "detach", slot);
+	ti_unload(ti, loaded);
 }
 
 /* a user region of @len bytes filled with pattern @s */
