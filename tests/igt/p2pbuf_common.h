@@ -62,6 +62,16 @@ static inline int p2p_nic_open(void)
 	return open(P2P_NIC_PATH, O_RDWR | O_CLOEXEC);
 }
 
+/* a fixture's GPU and NIC: skips the binary when either is not bound */
+static inline void p2p_require_gpu_nic(int *gpu, int *nic)
+{
+	*gpu = p2p_gpu_open();
+	igt_require_f(*gpu >= 0, "no GPU bound to p2pgpu\n");
+	*nic = p2p_nic_open();
+	igt_require_f(*nic >= 0, "no NIC bound to p2prdma (%s): %s\n",
+		      P2P_NIC_PATH, strerror(errno));
+}
+
 /* "key value" lines of a debugfs file: the value of @key, or -1 */
 static inline int p2p_read_key(const char *path, const char *key)
 {

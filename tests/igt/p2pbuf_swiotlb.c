@@ -223,10 +223,7 @@ igt_main
 {
 	igt_fixture {
 		pg = getpagesize();
-		gpu = p2p_gpu_open();
-		igt_require_f(gpu >= 0, "no p2pgpu device\n");
-		nic = p2p_nic_open();
-		igt_require_f(nic >= 0, "no %s\n", P2P_NIC_PATH);
+		p2p_require_gpu_nic(&gpu, &nic);
 	}
 
 	igt_describe("booted with swiotlb=force, a staged buffer's NIC mapping bounces (swiotlb's debugfs counters, the pages before the sync), DMA_BUF_IOCTL_SYNC brings the NIC's bytes to the CPU and the CPU's to the NIC, and the bounce buffer is given back");

@@ -188,11 +188,7 @@ igt_main
 {
 	igt_fixture {
 		pg = getpagesize();
-		gpu = p2p_gpu_open();
-		igt_require_f(gpu >= 0, "no GPU bound to p2pgpu\n");
-		nic = p2p_nic_open();
-		igt_require_f(nic >= 0, "no NIC bound to p2prdma (%s): %s\n",
-			      P2P_NIC_PATH, strerror(errno));
+		p2p_require_gpu_nic(&gpu, &nic);
 		landing_init(&land);
 		tracefs_require();
 		{
