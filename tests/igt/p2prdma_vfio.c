@@ -533,6 +533,60 @@ static uint32_t user_region(uint8_t **mem, size_t len, unsigned int s)
 	return p2p_reg_user(nic, *mem, len);
 }
 
+/*
+ * Where each revoke subtest starts: BAR2's first @span bytes set to the
+ * background, the dma-buf of the whole BAR (returned) registered (*@hb), a
+ * user region of @ulen bytes of pattern @s (*@hu, *@src), and the NIC's
+ * write of its first @len bytes to BAR offset 0, checked through vfio as
+ * @when (not checked if @when is NULL).
+ */
+static int revoke_setup(struct vdev *v, size_t span, size_t len, size_t ulen,
+			unsigned int s, const char *when, uint32_t *hb,
+			uint32_t *hu, uint8_t **src)
+{
+	int buf;
+
+	bar_fill_background(v, span);
+	buf = export_bar(v, 0, v->bar_size);
+	*hb = p2p_reg_dmabuf(nic, buf, 0, v->bar_size, 0);
+	*hu = user_region(src, ulen, s);
+	igt_assert_eq(__transfer_via(*hb, 0, *hu, 0, len, NULL), 0);
+	if (when)
+		assert_bar(v, span, 0, *src, len, when);
+	return buf;
+}
+
+/*
+ * Revokes by @how: the revoking call (@what) returns within vfio's bound,
+ * and vfio did not log that an importer (p2prdma) failed to unmap in time.
+ */
+static void revoke_in_bound(struct vdev *v, enum revoke_how how,
+			    const char *what)
+{
+	int km = kmsg_open();
+	double t = vfio_revoke(v, how);
+
+	igt_assert_f(!kmsg_scan(km, KMSG_TIMEOUT_LINE),
+		     "the kernel logged \"" KMSG_TIMEOUT_LINE "\": p2prdma did not unmap in time\n");
+	igt_assert_f(t < REVOKE_BOUND_S,
+		     "%s took %.3f s, past vfio's %.1f s bound for importers to unmap\n",
+		     what, t, REVOKE_BOUND_S);
+}
+
+/* a transfer into revoked region @hb is refused: vfio does not map it again */
+static void assert_transfer_enodev(uint32_t hb, uint64_t doff, uint32_t hu,
+				   uint64_t soff, uint64_t len,
+				   const char *what)
+{
+	int ret = __transfer_via(hb, doff, hu, soff, len, NULL);
+
+	igt_info("transfer into %s: %d (%s)\n", what, ret,
+		 ret ? strerror(-ret) : "success");
+	igt_assert_f(ret == -ENODEV,
+		     "a transfer into %s returned %d (%s), expected ENODEV\n",
+		     what, ret, ret ? strerror(-ret) : "success");
+}
+
 igt_main
 {
 	igt_fixture {
@@ -677,31 +731,16 @@ igt_main
 		size_t span = 4 * pg, len = pg;
 		uint32_t hu, hb, h2;
 		uint8_t *src;
-		int buf, km, ret;
-		double t;
+		int buf, ret;
 
-		bar_fill_background(&v, span);
-		buf = export_bar(&v, 0, v.bar_size);
-		hb = p2p_reg_dmabuf(nic, buf, 0, v.bar_size, 0);
-		hu = user_region(&src, 2 * len, seed + 2);
-		igt_assert_eq(__transfer_via(hb, 0, hu, 0, len, NULL), 0);
-		assert_bar(&v, span, 0, src, len, "before the revoke");
+		buf = revoke_setup(&v, span, len, 2 * len, seed + 2,
+				   "before the revoke", &hb, &hu, &src);
 
-		km = kmsg_open();
-		t = vfio_revoke(&v, REVOKE_DECODE);
-		igt_assert_f(!kmsg_scan(km, KMSG_TIMEOUT_LINE),
-			     "the kernel logged \"" KMSG_TIMEOUT_LINE "\": p2prdma did not unmap in time\n");
-		igt_assert_f(t < REVOKE_BOUND_S,
-			     "the revoke took %.3f s, past vfio's %.1f s bound for importers to unmap\n",
-			     t, REVOKE_BOUND_S);
+		revoke_in_bound(&v, REVOKE_DECODE, "the revoke");
 		assert_revoked(hb);
 
-		ret = __transfer_via(hb, 2 * len, hu, len, len, NULL);
-		igt_info("transfer into the revoked region: %d (%s)\n", ret,
-			 ret ? strerror(-ret) : "success");
-		igt_assert_f(ret == -ENODEV,
-			     "a transfer into the revoked region returned %d (%s), expected ENODEV (vfio refuses to map a revoked dma-buf)\n",
-			     ret, ret ? strerror(-ret) : "success");
+		assert_transfer_enodev(hb, 2 * len, hu, len, len,
+				       "the revoked region");
 		ret = __p2p_reg_dmabuf(nic, buf, 0, v.bar_size, 0, &h2);
 		igt_info("registering the revoked dma-buf again: %d (%s)\n", ret,
 			 ret ? strerror(-ret) : "success");
@@ -782,26 +821,17 @@ igt_main
 		size_t span = 2 * pg, len = pg;
 		uint32_t hu, hb;
 		uint8_t *src;
-		int buf, km, ret;
-		double t;
+		int buf, ret;
 
 		igt_assert_eq(ioctl(v.fd, VFIO_DEVICE_GET_INFO, &info), 0);
 		igt_assert_f(info.flags & VFIO_DEVICE_FLAGS_RESET,
 			     "vfio reports no reset method for %s (flags %#x)\n",
 			     vbdf, info.flags);
-		bar_fill_background(&v, span);
-		buf = export_bar(&v, 0, v.bar_size);
-		hb = p2p_reg_dmabuf(nic, buf, 0, v.bar_size, 0);
-		hu = user_region(&src, len, seed + 4);
-		igt_assert_eq(__transfer_via(hb, 0, hu, 0, len, NULL), 0);
+		buf = revoke_setup(&v, span, len, len, seed + 4, NULL, &hb,
+				   &hu, &src);
 
-		km = kmsg_open();
-		t = vfio_revoke(&v, REVOKE_RESET);
-		igt_assert_f(!kmsg_scan(km, KMSG_TIMEOUT_LINE),
-			     "the kernel logged \"" KMSG_TIMEOUT_LINE "\"\n");
-		igt_assert_f(t < REVOKE_BOUND_S,
-			     "VFIO_DEVICE_RESET (revoke, reset, un-revoke) took %.3f s, past the %.1f s bound for importers to unmap\n",
-			     t, REVOKE_BOUND_S);
+		revoke_in_bound(&v, REVOKE_RESET,
+				"VFIO_DEVICE_RESET (revoke, reset, un-revoke)");
 		print_query("after the reset", hb);
 		{
 			struct p2prdma_query_mr q;
@@ -831,31 +861,15 @@ igt_main
 		size_t span = 2 * pg, len = pg;
 		uint32_t hu, hb;
 		uint8_t *src;
-		int buf, km, ret;
-		double t;
 
-		bar_fill_background(&v, span);
-		buf = export_bar(&v, 0, v.bar_size);
-		hb = p2p_reg_dmabuf(nic, buf, 0, v.bar_size, 0);
-		close(buf);
-		hu = user_region(&src, len, seed + 5);
-		igt_assert_eq(__transfer_via(hb, 0, hu, 0, len, NULL), 0);
-		assert_bar(&v, span, 0, src, len, "before the close");
+		close(revoke_setup(&v, span, len, len, seed + 5,
+				   "before the close", &hb, &hu, &src));
 
-		km = kmsg_open();
-		t = vfio_revoke(&v, REVOKE_CLOSE);
-		igt_assert_f(!kmsg_scan(km, KMSG_TIMEOUT_LINE),
-			     "the kernel logged \"" KMSG_TIMEOUT_LINE "\"\n");
-		igt_assert_f(t < REVOKE_BOUND_S,
-			     "closing the device (revoke, then disable and reset the function) took %.3f s, past the %.1f s bound for importers to unmap\n",
-			     t, REVOKE_BOUND_S);
+		revoke_in_bound(&v, REVOKE_CLOSE,
+				"closing the device (revoke, then disable and reset the function)");
 		assert_revoked(hb);
-		ret = __transfer_via(hb, len, hu, 0, len, NULL);
-		igt_info("transfer into the region of the closed device: %d (%s)\n",
-			 ret, ret ? strerror(-ret) : "success");
-		igt_assert_f(ret == -ENODEV,
-			     "a transfer into the region of a closed vfio device returned %d (%s), expected ENODEV\n",
-			     ret, ret ? strerror(-ret) : "success");
+		assert_transfer_enodev(hb, len, hu, 0, len,
+				       "the region of the closed device");
 		igt_assert_eq(__p2p_dereg(nic, hb), 0);
 		igt_assert_eq(__p2p_dereg(nic, hu), 0);
 		assert_nic_idle();
