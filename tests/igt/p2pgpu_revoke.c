@@ -208,6 +208,27 @@ static void assert_region_revoked(int nic, uint32_t mr, uint32_t mu,
 }
 
 /*
+ * The end of an unbind subtest: the NIC's regions @mr (@n of them) still
+ * deregister, revoked as they are; all is closed and the GPU bound again.
+ */
+static void unbind_subtest_end(int gpu, int nic, int buf, const uint32_t *mr,
+			       unsigned int n, uint8_t *bar, uint8_t *user)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		int ret = __p2p_dereg(nic, mr[i]);
+
+		igt_assert_f(ret == 0, "deregistering region %u after the revoke: %s\n",
+			     mr[i], strerror(-ret));
+	}
+	close(buf);
+	close(nic);
+	close(gpu);
+	free(bar);
+	munmap(user, pg);
+	rebind_gpu();
+}
+
+/*
  * The GPU's unbind under a pinned importer that keeps its mapping: p2pgpu
  * waits the bound out, names the importer, and nothing of the NIC reaches
  * the BAR afterwards.
@@ -286,14 +307,7 @@ static void subtest_stuck_importer(void)
 
 	/* the importer lets go at last; the buffer's life ends normally */
 	ti_ok(ti, "detach", slot);
-	igt_assert_eq(__p2p_dereg(nic, mp), 0);
-	igt_assert_eq(__p2p_dereg(nic, mu), 0);
-	close(buf);
-	close(nic);
-	close(gpu);
-	free(bar);
-	munmap(user, pg);
-	rebind_gpu();
+	unbind_subtest_end(gpu, nic, buf, (uint32_t[]){ mp, mu }, 2, bar, user);
 }
 
 /*
@@ -334,15 +348,8 @@ static void subtest_p2prdma_in_bound(void)
 	assert_region_revoked(nic, md, mu, "dynamic region");
 	assert_bar_unchanged(bar, "p2prdma-unmaps-in-bound");
 
-	igt_assert_eq(__p2p_dereg(nic, mp), 0);
-	igt_assert_eq(__p2p_dereg(nic, md), 0);
-	igt_assert_eq(__p2p_dereg(nic, mu), 0);
-	close(buf);
-	close(nic);
-	close(gpu);
-	free(bar);
-	munmap(user, pg);
-	rebind_gpu();
+	unbind_subtest_end(gpu, nic, buf, (uint32_t[]){ mp, md, mu }, 3, bar,
+			   user);
 }
 
 static sigjmp_buf touch_jmp;
