@@ -1594,6 +1594,21 @@ static void print_sizes_remap(const struct bopts *o)
 	}
 }
 
+/*
+ * A row of the staging migration table: GEM_MIGRATE's times @d and those
+ * of memcpy @cpy of the same @mib MiB, and the throughput ratio.
+ */
+static void print_migrate_row(const char *what, double mib,
+			      const struct dist *d, const struct dist *cpy)
+{
+	char b1[96], b2[96], b3[96];
+
+	printf("| %s | %s | %.0f | %s | %.0f | %s |\n", what,
+	       fmt_dist(b1, sizeof(b1), d), mib / d->med,
+	       fmt_dist(b2, sizeof(b2), cpy), mib / cpy->med,
+	       fmt_cmp(b3, sizeof(b3), cpy, d));
+}
+
 static void print_tables(const struct p2pbuf_gpu_info *gi,
 			 const struct p2pbuf_nic_info *ni, const char *kernel,
 			 const struct bopts *o, const struct map_res *m,
@@ -1686,18 +1701,11 @@ static void print_tables(const struct p2pbuf_gpu_info *gi,
 
 			printf("| direction | time min / median / max | MiB/s (median) | memcpy min / median / max | memcpy MiB/s (median) | throughput GEM_MIGRATE / memcpy |\n");
 			printf("|---|---|---|---|---|---|\n");
-			printf("| VRAM -> system | %s | %.0f | %s | %.0f | %s |\n",
-			       fmt_dist(b1, sizeof(b1), &g->d_sys), mib / g->d_sys.med,
-			       fmt_dist(b2, sizeof(b2), &g->d_cpy), mib / g->d_cpy.med,
-			       fmt_cmp(b3, sizeof(b3), &g->d_cpy, &g->d_sys));
-			printf("| system -> VRAM | %s | %.0f | %s | %.0f | %s |\n",
-			       fmt_dist(b1, sizeof(b1), &g->d_vram), mib / g->d_vram.med,
-			       fmt_dist(b2, sizeof(b2), &g->d_cpy), mib / g->d_cpy.med,
-			       fmt_cmp(b3, sizeof(b3), &g->d_cpy, &g->d_vram));
-			printf("| VRAM -> system, against memcpy into new pages (mmap + fault) | %s | %.0f | %s | %.0f | %s |\n\n",
-			       fmt_dist(b1, sizeof(b1), &g->d_sys), mib / g->d_sys.med,
-			       fmt_dist(b2, sizeof(b2), &g->d_fresh), mib / g->d_fresh.med,
-			       fmt_cmp(b3, sizeof(b3), &g->d_fresh, &g->d_sys));
+			print_migrate_row("VRAM -> system", mib, &g->d_sys, &g->d_cpy);
+			print_migrate_row("system -> VRAM", mib, &g->d_vram, &g->d_cpy);
+			print_migrate_row("VRAM -> system, against memcpy into new pages (mmap + fault)",
+					  mib, &g->d_sys, &g->d_fresh);
+			printf("\n");
 		}
 	}
 
