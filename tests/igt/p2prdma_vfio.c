@@ -127,6 +127,19 @@ static void region_info(int fd, unsigned int index, uint64_t *off,
 	*size = ri.size;
 }
 
+/* PCI_COMMAND's memory decode, through vfio's config region */
+static int set_memory_decode(int fd, uint64_t cfg_off, bool on)
+{
+	uint16_t cmd;
+
+	if (pread(fd, &cmd, sizeof(cmd), cfg_off + PCI_COMMAND) != sizeof(cmd))
+		return -errno;
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	if (pwrite(fd, &cmd, sizeof(cmd), cfg_off + PCI_COMMAND) != sizeof(cmd))
+		return -errno;
+	return 0;
+}
+
 static struct vdev vdev_open(void)
 {
 	struct vdev v = {};
@@ -140,6 +153,11 @@ static struct vdev vdev_open(void)
 	igt_assert_f(v.bar_size == bar_end - bar_start + 1,
 		     "vfio's BAR2 region is %" PRIu64 " bytes, sysfs says %" PRIu64 "\n",
 		     v.bar_size, bar_end - bar_start + 1);
+	/*
+	 * Decode survives a close of the device: a subtest that failed
+	 * between its revoke and the re-enable must not fail the next ones.
+	 */
+	igt_assert_eq(set_memory_decode(v.fd, v.cfg_off, true), 0);
 	return v;
 }
 
@@ -175,19 +193,6 @@ static void bar_fill_background(struct vdev *v, size_t len)
 	memset(b, BACKGROUND, len);
 	bar_write(v, 0, b, len);
 	free(b);
-}
-
-/* PCI_COMMAND's memory decode, through vfio's config region */
-static int set_memory_decode(int fd, uint64_t cfg_off, bool on)
-{
-	uint16_t cmd;
-
-	if (pread(fd, &cmd, sizeof(cmd), cfg_off + PCI_COMMAND) != sizeof(cmd))
-		return -errno;
-	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
-	if (pwrite(fd, &cmd, sizeof(cmd), cfg_off + PCI_COMMAND) != sizeof(cmd))
-		return -errno;
-	return 0;
 }
 
 /* VFIO_DEVICE_FEATURE with @flags for DMA_BUF over [off, off + len) of BAR2 */
