@@ -93,7 +93,7 @@ modprobe_dep() {
 }
 
 load_module() {
-	local ko=$kmods/$1.ko dep params
+	local ko=$kmods/$1.ko dep params how='' load
 	if [ ! -f "$ko" ]; then
 		echo "@@P2PBUF-NOT-BUILT $1"
 		return
@@ -102,22 +102,17 @@ load_module() {
 		modprobe_dep "$dep" || echo "@@P2PBUF-LOAD-FAIL $dep"
 	done
 	params=$(manifest module | sed -n "s/^$1 //p")
+	load=(insmod "$ko")
 	# Where DKMS installed it (the stock kernels): by name, as a user would.
 	if [ -n "$modroot" ] &&
 		compgen -G "$modroot/lib/modules/$(uname -r)/updates/dkms/$1.ko*" >/dev/null; then
-		# shellcheck disable=SC2086 # one word per parameter
-		if modprobe -d "$modroot" "$1" $params; then
-			echo "@@P2PBUF-LOAD $1 ok by name (modprobe, DKMS's install)${params:+ params: $params}"
-			echo "@@P2PBUF-MODINFO $1 signer=$(modinfo -F signer "$ko")"
-		else
-			echo "@@P2PBUF-LOAD-FAIL $1"
-		fi
-		return
+		load=(modprobe -d "$modroot" "$1")
+		how=" by name (modprobe, DKMS's install)"
 	fi
 	# shellcheck disable=SC2086 # one word per parameter
-	if insmod "$ko" $params; then
-		echo "@@P2PBUF-LOAD $1 ok${params:+ params: $params}"
-		# DKMS-built modules (the stock run) carry DKMS's signing key.
+	if "${load[@]}" $params; then
+		echo "@@P2PBUF-LOAD $1 ok$how${params:+ params: $params}"
+		# DKMS-built modules (the stock kernels) carry DKMS's signing key.
 		echo "@@P2PBUF-MODINFO $1 signer=$(modinfo -F signer "$ko")"
 	else
 		echo "@@P2PBUF-LOAD-FAIL $1"
