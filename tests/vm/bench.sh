@@ -14,6 +14,8 @@
 #   P2PBUF_VRAM_MB   VRAM BAR size (default 1024 here: the 1 GiB map row)
 #   P2PBUF_VM_MEM    guest RAM (default 4G with 1 GiB of VRAM, else 2G)
 #   BENCH_PERF       1: profile the run with perf in the guest (printed after it)
+#   BENCH_TAG        suffix of the result files' names (an experiment's)
+#   P2PBUF_VM_CPU, P2PBUF_VM_CMDLINE  see run-vm.sh; recorded in the results
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -63,7 +65,7 @@ if python3 "$here/results.py" "$log" >"$log.verdict" 2>&1; then :; else
 fi
 
 mkdir -p "$results"
-stamp=$(date +%Y-%m-%d)
+stamp=$(date +%Y-%m-%d)${BENCH_TAG:+-$BENCH_TAG}
 json=$results/$stamp-$t.json
 sed -n '/^@@P2PBUF-BENCH-JSON-BEGIN/,/^@@P2PBUF-BENCH-JSON-END/p' "$body" |
 	sed '1d;$d' >"$json.tmp"
@@ -71,19 +73,21 @@ sed -n '/^@@P2PBUF-BENCH-JSON-BEGIN/,/^@@P2PBUF-BENCH-JSON-END/p' "$body" |
 qemu=$(qemu-system-x86_64 --version | head -n 1)
 release=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("kernel"))' \
 	"$json.tmp" 2>/dev/null || echo unknown)
+cpu=${P2PBUF_VM_CPU:-$QEMU_CPU}
 if [ -s "$json.tmp" ] && python3 - "$json.tmp" "$t" "$qemu" "$commit" "$P2PBUF_VRAM_MB" \
-	"${P2PBUF_VM_MEM:-2G}" "$args" >"$json" <<'PY'
+	"${P2PBUF_VM_MEM:-2G}" "$args" "$cpu" "${P2PBUF_VM_CMDLINE:-}" >"$json" <<'PY'
 import json, sys
-path, topo, qemu, commit, vram, mem, args = sys.argv[1:]
+path, topo, qemu, commit, vram, mem, args, cpu, extra = sys.argv[1:]
 d = json.load(open(path))
 d["run"] = {"kernel_release": d.get("kernel"), "qemu": qemu, "commit": commit,
             "topology": topo, "vram_mb": int(vram), "guest_ram": mem,
-            "bench_args": args, "accel": "tcg"}
+            "bench_args": args, "accel": "tcg", "cpu": cpu,
+            "extra_cmdline": extra}
 json.dump(d, sys.stdout, indent=4)
 PY
 then
 	{
-		echo "kernel $release, $qemu (TCG), commit $commit, topology $t, VRAM ${P2PBUF_VRAM_MB} MiB, guest RAM ${P2PBUF_VM_MEM:-2G}"
+		echo "kernel $release, $qemu (TCG), commit $commit, topology $t, VRAM ${P2PBUF_VRAM_MB} MiB, guest RAM ${P2PBUF_VM_MEM:-2G}, -cpu $cpu${P2PBUF_VM_CMDLINE:+, kernel parameters added: $P2PBUF_VM_CMDLINE}"
 		echo
 	} >"$results/$stamp-$t.txt"
 	sed '/^@@P2PBUF-BENCH-JSON-BEGIN/,/^@@P2PBUF-BENCH-JSON-END/d; /^@@P2PBUF-BENCH-END/d' \

@@ -19,6 +19,9 @@
 #                                  says, when the run is not narrowed)
 #   P2PBUF_VRAM_MB                 VRAM BAR size (default 64)
 #   P2PBUF_VM_MEM                  guest RAM (default 2G)
+#   P2PBUF_VM_CPU                  QEMU -cpu model instead of the topology's
+#   P2PBUF_VM_CMDLINE              more kernel parameters (experiments:
+#                                  `make bench` with init_on_alloc=0, say)
 #   P2PBUF_FUZZ_SECONDS            p2pbuf_fuzz's time bound (default: the manifest's)
 #   P2PBUF_STRESS_SECONDS          p2pbuf_stress's threads bound (default: the manifest's)
 #   P2PBUF_VM_TIMEOUT              seconds before the VM is killed (default 1500)
@@ -34,7 +37,7 @@ topology_args "$topo"
 # BAR and the NIC's DMA registers through sysfs while the drivers own them
 # (Debian's stock kernel has IO_STRICT_DEVMEM).
 cmdline="console=ttyS0 ignore_loglevel log_buf_len=4M panic=-1 oops=panic"
-cmdline+=" iomem=relaxed kmemleak=on $EXTRA_CMDLINE"
+cmdline+=" iomem=relaxed kmemleak=on $EXTRA_CMDLINE${P2PBUF_VM_CMDLINE:+ $P2PBUF_VM_CMDLINE}"
 cmdline+=" p2pbuf.repo=$P2PBUF_REPO p2pbuf.topology=$topo p2pbuf.tests_as=$TESTS_AS"
 cmdline+=" p2pbuf.kmods=$P2PBUF_KMODS p2pbuf.modroot=${P2PBUF_MODROOT:-}"
 cmdline+=" p2pbuf.tests=${P2PBUF_TESTS:-*} p2pbuf.selftest=${P2PBUF_SELFTEST:-none}"
@@ -45,7 +48,7 @@ cmdline+="${P2PBUF_FUZZ_SECONDS:+ p2pbuf.fuzz_seconds=$P2PBUF_FUZZ_SECONDS}"
 cmdline+="${P2PBUF_STRESS_SECONDS:+ p2pbuf.stress_seconds=$P2PBUF_STRESS_SECONDS}"
 
 exec timeout --kill-after=10 "${P2PBUF_VM_TIMEOUT:-1500}" \
-	qemu-system-x86_64 -machine q35 -accel tcg -cpu "$QEMU_CPU" -smp 2 -m "${P2PBUF_VM_MEM:-2G}" \
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu "${P2PBUF_VM_CPU:-$QEMU_CPU}" -smp 2 -m "${P2PBUF_VM_MEM:-2G}" \
 	-kernel "$P2PBUF_KERNEL" -initrd "$P2PBUF_INITRD" -append "$cmdline" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-object memory-backend-ram,id=vram,size="${P2PBUF_VRAM_MB:-64}"M,share=on \
