@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "igt_subset.h"
+#include "p2p_kmod.h"
 
 #define TI_CTL		"/sys/kernel/debug/p2p_test_importer/ctl"
 #define TI_MAX_SEGS	16
@@ -116,27 +117,7 @@ static inline void ti_status(int fd, int slot, struct ti_status *s)
  */
 static inline int ti_load(bool skip, bool *loaded)
 {
-	const char *dir = getenv("P2PBUF_KMOD_DIR");
-	char path[512];
-	int f, fd;
-
-	igt_require_f(dir || !skip, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
-	igt_assert_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
-	snprintf(path, sizeof(path), "%s/p2p_test_importer.ko", dir);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	igt_require_f(f >= 0 || !skip, "%s was not built: %s\n", path,
-		      strerror(errno));
-	igt_assert_f(f >= 0, "%s was not built: %s\n", path, strerror(errno));
-	*loaded = false;
-	if (syscall(SYS_finit_module, f, "", 0) == 0)
-		*loaded = true;
-	else
-		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
-			     strerror(errno));
-	close(f);
-	fd = open(TI_CTL, O_RDWR | O_CLOEXEC);
-	igt_assert_f(fd >= 0, "%s: %s\n", TI_CTL, strerror(errno));
-	return fd;
+	return p2p_kmod_load("p2p_test_importer", TI_CTL, skip, loaded);
 }
 
 /* closes @fd, and unloads the module if ti_load() had @loaded it */

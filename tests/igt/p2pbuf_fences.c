@@ -32,6 +32,7 @@
 #include <linux/sync_file.h>
 
 #include "p2pbuf_common.h"
+#include "p2p_kmod.h"
 
 /* sw_sync's uapi (drivers/dma-buf/sw_sync.c); IGT's helpers are not ours */
 struct p2p_sw_sync_create_fence_data {
@@ -80,24 +81,8 @@ static int tf_cmd(const char *cmd, char *out, size_t outlen)
 
 static void tf_load(void)
 {
-	const char *dir = getenv("P2PBUF_KMOD_DIR");
-	char path[512];
-	int f;
-
-	if (tf >= 0)
-		return;
-	igt_require_f(dir, "P2PBUF_KMOD_DIR not set: run under the VM harness\n");
-	snprintf(path, sizeof(path), "%s/p2p_test_fence.ko", dir);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	igt_require_f(f >= 0, "%s was not built\n", path);
-	if (syscall(SYS_finit_module, f, "", 0) == 0)
-		tf_loaded = true;
-	else
-		igt_assert_f(errno == EEXIST, "finit_module %s: %s\n", path,
-			     strerror(errno));
-	close(f);
-	tf = open(TF_CTL, O_RDWR | O_CLOEXEC);
-	igt_assert_f(tf >= 0, "%s: %s\n", TF_CTL, strerror(errno));
+	if (tf < 0)
+		tf = p2p_kmod_load("p2p_test_fence", TF_CTL, true, &tf_loaded);
 }
 
 /* a KERNEL-usage fence in @dmabuf's reservation object: its id */
