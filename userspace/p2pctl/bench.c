@@ -898,6 +898,26 @@ out:
 }
 
 /*
+ * One timed pinned registration of @b for the map-size rows: its time in
+ * *@t; on failure @row says @what failed and is no longer available.
+ */
+static int sizes_reg(struct p2pbuf_nic *nic, const struct xbuf *b,
+		     uint64_t size, struct map_row *row, const char *what,
+		     uint32_t *h, double *t)
+{
+	double t0 = now();
+	int ret = mr_reg(nic->fd, b->dmabuf, size, P2PRDMA_REG_PINNED, h);
+
+	*t = now() - t0;
+	if (ret) {
+		snprintf(row->why, sizeof(row->why), "%s (pinned): %s", what,
+			 p2pbuf_strerror(ret));
+		row->avail = false;
+	}
+	return ret;
+}
+
+/*
  * REG_DMABUF_MR (pinned) of each exporter's buffer at each size, the
  * exporters interleaved within every repetition so that a slow moment of
  * the host hits all of them alike. The buffer is made before the clock
@@ -933,7 +953,6 @@ static void bench_sizes(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 				struct map_row *row = &r->row[si][k];
 				struct xbuf b;
 				uint32_t h = 0;
-				double t0, t1;
 
 				if (!row->avail)
 					continue;
@@ -943,34 +962,18 @@ static void bench_sizes(struct p2pbuf_gpu *gpu, struct p2pbuf_nic *nic,
 					row->avail = false;
 					continue;
 				}
-				t0 = now();
-				ret = mr_reg(nic->fd, b.dmabuf, r->size[si],
-					     P2PRDMA_REG_PINNED, &h);
-				t1 = now();
-				if (ret) {
-					snprintf(row->why, sizeof(row->why),
-						 "REG_DMABUF_MR (pinned): %s",
-						 p2pbuf_strerror(ret));
-					row->avail = false;
-				} else {
-					row->t[row->n] = t1 - t0;
+				if (!sizes_reg(nic, &b, r->size[si], row, "REG_DMABUF_MR",
+					       &h, &row->t[row->n])) {
 					if (!mr_query(nic->fd, h, &q)) {
 						row->sg_entries = q.sg_entries;
 						row->segments = q.num_segments;
 						row->backing = q.backing;
 					}
 					mr_dereg(nic->fd, h);
-					t0 = now();
-					ret = mr_reg(nic->fd, b.dmabuf, r->size[si],
-						     P2PRDMA_REG_PINNED, &h);
-					t1 = now();
-					if (ret) {
-						snprintf(row->why, sizeof(row->why),
-							 "second REG_DMABUF_MR (pinned): %s",
-							 p2pbuf_strerror(ret));
-						row->avail = false;
-					} else {
-						r->t2[si][k][row->n++] = t1 - t0;
+					if (!sizes_reg(nic, &b, r->size[si], row,
+						       "second REG_DMABUF_MR", &h,
+						       &r->t2[si][k][row->n])) {
+						row->n++;
 						mr_dereg(nic->fd, h);
 					}
 				}
